@@ -1,0 +1,14 @@
+import type { D1Migration } from "@cloudflare/vitest-pool-workers";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      /** Test only: the private half of CLERK_JWT_KEY, to sign session tokens. */
+      TEST_JWT_PRIVATE_KEY: string;
+      TEST_MIGRATIONS: D1Migration[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../workers/index");
+    }
+  }
+}

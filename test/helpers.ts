@@ -1,0 +1,147 @@
+import { env, exports } from "cloudflare:workers";
+import { importPKCS8, SignJWT } from "jose";
+import { Webhook } from "svix";
+import { expect } from "vitest";
+
+/**
+ * Shared test helpers. Tests never assume empty tables: every test makes its own users and
+ * organizations with unique ids (`uid()`), so files and tests can share a database.
+ */
+export const BASE = "http://roster.test";
+
+export function uid(prefix = "user_test"): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+}
+
+let privateKey: CryptoKey | null = null;
+
+export interface TokenOptions {
+  /** Seconds from now; negative for an expired token. Default 300. */
+  expiresIn?: number;
+  /** Seconds from now the token becomes valid (nbf). Default: already valid. */
+  notBefore?: number;
+  azp?: string;
+  sid?: string;
+  /** Override the signing key (e.g. an attacker's). */
+  key?: CryptoKey;
+  /** Extra claims. */
+  claims?: Record<string, unknown>;
+}
+
+/** A session token shaped like Clerk's, signed with the key CLERK_JWT_KEY verifies. */
+export async function signToken(userId: string, options: TokenOptions = {}): Promise<string> {
+  privateKey ??= await importPKCS8(env.TEST_JWT_PRIVATE_KEY, "RS256");
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({
+    sid: options.sid ?? `sess_${userId}`,
+    ...(options.azp ? { azp: options.azp } : {}),
+    ...options.claims,
+  })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: "ins_test" })
+    .setSubject(userId)
+    .setIssuer("https://clerk.roster.test")
+    .setIssuedAt(now - 5)
+    .setExpirationTime(now + (options.expiresIn ?? 300));
+  if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
+  else jwt.setNotBefore(now - 5);
+  return await jwt.sign(options.key ?? privateKey);
+}
+
+export interface CallOptions {
+  /** Acts as this user: a fresh valid token is signed for them. */
+  as?: string;
+  token?: string;
+  body?: unknown;
+  /** A raw body string, sent as is. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** One HTTP request through the Worker's real fetch handler. */
+export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+  const headers = new Headers(options.headers);
+  const token = options.token ?? (options.as ? await signToken(options.as) : undefined);
+  if (token !== undefined && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  }
+  const response = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text !== "") {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/** Asserts an RFC 9457 problem response with the given status and code. */
+export function expectProblem(result: CallResult, status: number, code: string): void {
+  expect({ status: result.status, code: result.body?.code }).toEqual({ status, code });
+  expect(result.headers.get("Content-Type")).toContain("application/problem+json");
+  expect(result.body.requestId).toBe(result.headers.get("X-Request-Id"));
+}
+
+export interface SeedUser {
+  id?: string;
+  email?: string;
+  name?: string | null;
+  /** Extra addresses; the primary one is `email`, verified. */
+  emails?: { email: string; verified: boolean }[];
+}
+
+/** Inserts a user directly, as a synced Clerk user (use `clerkWebhook` to go through the webhook). */
+export async function seedUser(user: SeedUser = {}): Promise<{ id: string; email: string }> {
+  const id = user.id ?? uid();
+  const email = user.email ?? `${id.toLowerCase()}@example.com`;
+  const now = Date.now();
+  const statements = [
+    env.DB.prepare(
+      "INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at) VALUES (?, ?, ?, 'member', ?, ?, ?)",
+    ).bind(id, email, user.name === undefined ? `Name ${id.slice(-6)}` : user.name, now, now, now),
+    env.DB.prepare(
+      "INSERT INTO user_emails (user_id, email, verified, is_primary, created_at) VALUES (?, ?, 1, 1, ?)",
+    ).bind(id, email, now),
+    ...(user.emails ?? []).map((e) =>
+      env.DB.prepare(
+        "INSERT INTO user_emails (user_id, email, verified, is_primary, created_at) VALUES (?, ?, ?, 0, ?)",
+      ).bind(id, e.email, e.verified ? 1 : 0, now),
+    ),
+  ];
+  await env.DB.batch(statements);
+  return { id, email };
+}
+
+/** A Clerk webhook, signed with the Svix scheme as Clerk sends it. */
+export async function clerkWebhook(
+  event: { type: string; data: Record<string, unknown> },
+  options: { msgId?: string; timestamp?: Date; secret?: string; headers?: Record<string, string> } = {},
+): Promise<CallResult> {
+  const msgId = options.msgId ?? `msg_${crypto.randomUUID()}`;
+  const timestamp = options.timestamp ?? new Date();
+  const payload = JSON.stringify({ object: "event", ...event });
+  const signature = new Webhook(options.secret ?? env.CLERK_WEBHOOK_SIGNING_SECRET).sign(msgId, timestamp, payload);
+  return await call("POST", "/webhooks/clerk", {
+    rawBody: payload,
+    headers: {
+      "Content-Type": "application/json",
+      "svix-id": msgId,
+      "svix-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+      "svix-signature": signature,
+      ...options.headers,
+    },
+  });
+}

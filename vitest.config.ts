@@ -1,0 +1,33 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// A fresh signing key pair and webhook secret per run: the Worker verifies with the public key
+// exactly as it verifies Clerk's, and the tests sign with the private key.
+const keys = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      main: "./workers/index.ts",
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          CLERK_JWT_KEY: keys.publicKey,
+          CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+          TEST_JWT_PRIVATE_KEY: keys.privateKey,
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/browser/**"],
+    setupFiles: ["./test/setup.ts"],
+  },
+});

@@ -1,0 +1,105 @@
+import { type Db, first } from "./db";
+import { ApiError } from "./errors";
+import { hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
+import type { OrganizationRow, ProjectRow } from "./views";
+
+/**
+ * Authorization is one call that throws. Each function is one D1 round trip: it reads the
+ * resource and the caller's membership together. A resource the caller may not see is 404
+ * (no existence oracle); a visible one with a role that lacks the permission is 403.
+ */
+export interface OrgAccess {
+  organization: OrganizationRow;
+  role: OrgRole;
+}
+
+export async function requireOrgMember(db: Db, orgId: string, userId: string): Promise<OrgAccess> {
+  const row = await first<OrganizationRow & { role: OrgRole }>(
+    db
+      .prepare(
+        `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
+         FROM organizations o JOIN organization_users ou ON ou.organization_id = o.id
+         WHERE o.id = ? AND ou.user_id = ?`,
+      )
+      .bind(orgId, userId),
+  );
+  if (row === null) throw new ApiError("NOT_FOUND", "No such organization.");
+  const { role, ...organization } = row;
+  return { organization, role };
+}
+
+export function assertOrgPermission(access: OrgAccess, permission: OrgPermission): void {
+  if (!hasPermission(access.role, permission)) {
+    throw new ApiError("FORBIDDEN", `Your role (${access.role}) does not allow ${permission}.`);
+  }
+}
+
+export async function requireOrgPermission(
+  db: Db,
+  orgId: string,
+  userId: string,
+  permission: OrgPermission,
+): Promise<OrgAccess> {
+  const access = await requireOrgMember(db, orgId, userId);
+  assertOrgPermission(access, permission);
+  return access;
+}
+
+export interface ProjectAccess {
+  project: ProjectRow;
+  organization: OrganizationRow;
+  orgRole: OrgRole;
+  /** The caller's own project role, null when they see the project through their org role. */
+  projectRole: ProjectRole | null;
+  /** Project admins and org members with projects:read_all manage the project's members. */
+  canManage: boolean;
+}
+
+/** The project as the caller may see it: as its member, or through projects:read_all. */
+export async function requireProjectAccess(db: Db, projectId: string, userId: string): Promise<ProjectAccess> {
+  const row = await first<
+    ProjectRow & {
+      org_name: string;
+      org_slug: string;
+      org_created_at: number;
+      org_max_members: number | null;
+      org_role: OrgRole;
+      project_role: ProjectRole | null;
+    }
+  >(
+    db
+      .prepare(
+        `SELECT p.id, p.organization_id, p.name, p.created_at,
+                o.name AS org_name, o.slug AS org_slug, o.created_at AS org_created_at,
+                o.max_members AS org_max_members, ou.role AS org_role, pa.role AS project_role
+         FROM projects p
+         JOIN organizations o ON o.id = p.organization_id
+         JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = ?
+         LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
+         WHERE p.id = ?`,
+      )
+      .bind(userId, userId, projectId),
+  );
+  if (row === null) throw new ApiError("NOT_FOUND", "No such project.");
+  const readAll = hasPermission(row.org_role, "projects:read_all");
+  if (row.project_role === null && !readAll) throw new ApiError("NOT_FOUND", "No such project.");
+  return {
+    project: { id: row.id, organization_id: row.organization_id, name: row.name, created_at: row.created_at },
+    organization: {
+      id: row.organization_id,
+      name: row.org_name,
+      slug: row.org_slug,
+      created_at: row.org_created_at,
+      max_members: row.org_max_members,
+    },
+    orgRole: row.org_role,
+    projectRole: row.project_role,
+    canManage: readAll || row.project_role === "admin",
+  };
+}
+
+export function assertCanManageProject(access: ProjectAccess): void {
+  if (!access.canManage) {
+    throw new ApiError("FORBIDDEN", "Only project admins and organization managers manage this project.");
+  }
+}

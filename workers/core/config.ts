@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+/**
+ * The Worker's configuration, parsed once per environment object with zod. A bad value fails
+ * loudly (a MISCONFIGURED 500 naming the variable, and a log line), never silently.
+ */
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const list = optional.transform((v) =>
+  v === undefined
+    ? []
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
+const positiveInt = (fallback: number) =>
+  optional.pipe(z.coerce.number<string | undefined>().int().positive().optional()).transform((v) => v ?? fallback);
+
+const configSchema = z.object({
+  CLERK_JWT_KEY: optional,
+  CLERK_AUTHORIZED_PARTIES: list,
+  CLERK_WEBHOOK_SIGNING_SECRET: optional,
+  CLERK_SECRET_KEY: optional,
+  CLERK_PUBLISHABLE_KEY: optional,
+  CORS_ORIGINS: list,
+  APP_URL: optional.pipe(z.url().optional()).transform((v) => (v ?? "http://localhost:8787").replace(/\/+$/, "")),
+  INVITE_LINK_TEMPLATE: optional.refine((v) => v === undefined || v.includes("{token}"), "must contain {token}"),
+  INVITE_TTL_DAYS: positiveInt(7),
+  INVITE_RETENTION_DAYS: positiveInt(7),
+  EMAIL_PROVIDER: optional.pipe(z.enum(["console", "smtp", "resend"]).optional()).transform((v) => v ?? "console"),
+  EMAIL_FROM: optional.transform((v) => v ?? "Roster <no-reply@localhost>"),
+  SMTP_HOST: optional,
+  SMTP_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+  SMTP_USER: optional,
+  SMTP_PASS: optional,
+  SMTP_SECURE: optional.transform((v) => v === "true" || v === "1"),
+  RESEND_API_KEY: optional,
+  EMAIL_RETRY_BASE_SECONDS: positiveInt(10),
+  RATE_LIMIT_INVITES_PER_HOUR: positiveInt(1000),
+  RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(60),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const cache = new WeakMap<object, Config>();
+
+export function getConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}
+
+const DAY_MS = 86_400_000;
+export const days = (n: number): number => n * DAY_MS;
+
+/** The link an invitee opens: the token sits in the fragment, out of server logs and Referers. */
+export function inviteLink(config: Config, token: string): string {
+  const template = config.INVITE_LINK_TEMPLATE ?? `${config.APP_URL}/invite#token={token}`;
+  return template.replaceAll("{APP_URL}", config.APP_URL).replaceAll("{token}", token);
+}

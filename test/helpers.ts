@@ -145,3 +145,61 @@ export async function clerkWebhook(
     },
   });
 }
+
+export interface SeedOrgOptions {
+  name?: string;
+  maxMembers?: number | null;
+  /** Further members with their roles (the owner is added as `owner`). */
+  members?: { id: string; role: "owner" | "director" | "manager" | "member" | "guest" }[];
+}
+
+/** Inserts an organization with its owner and members directly (tests that are not about creating orgs). */
+export async function seedOrg(ownerId: string, options: SeedOrgOptions = {}): Promise<{ id: string; slug: string }> {
+  const id = uid("org_test");
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare(
+      "INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members) VALUES (?, ?, ?, ?, ?, ?)",
+    ).bind(
+      id,
+      options.name ?? `Org ${id.slice(-6)}`,
+      id.toLowerCase().replaceAll("_", "-"),
+      now,
+      now,
+      options.maxMembers ?? null,
+    ),
+    env.DB.prepare(
+      "INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at) VALUES (?, ?, 'owner', ?, ?)",
+    ).bind(id, ownerId, now, now),
+    ...(options.members ?? []).map((m, i) =>
+      env.DB.prepare(
+        "INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+      ).bind(id, m.id, m.role, now + i + 1, now + i + 1),
+    ),
+  ]);
+  return { id, slug: id.toLowerCase().replaceAll("_", "-") };
+}
+
+/** Inserts a project of `orgId` with members (who must already be organization members). */
+export async function seedProject(
+  orgId: string,
+  members: { id: string; role: "admin" | "editor" | "viewer" }[] = [],
+  name?: string,
+): Promise<{ id: string }> {
+  const id = uid("prj_test");
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO projects (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)").bind(
+      id,
+      orgId,
+      name ?? `Project ${id.slice(-6)}`,
+      now,
+    ),
+    ...members.map((m, i) =>
+      env.DB.prepare(
+        "INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+      ).bind(id, m.id, m.role, now + i, now + i),
+    ),
+  ]);
+  return { id };
+}

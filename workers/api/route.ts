@@ -53,6 +53,11 @@ export interface RouteDefinition<
   query?: Q;
   /** Omitted for endpoints that take no body: those accept an empty body of any content type. */
   body?: B;
+  /**
+   * The handler reads the body itself with `readBody` (e.g. a signed webhook, whose signature
+   * covers the exact bytes). The 64 KiB limit still applies there.
+   */
+  rawBody?: boolean;
   responses: Record<number, ResponseSpec>;
   /** Error codes this route may answer with, for the OpenAPI document. */
   errors?: ErrorCode[];
@@ -83,7 +88,7 @@ export function noContent(): Response {
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Reads at most MAX_BODY_BYTES of the body, whatever Content-Length claims. */
-async function readBody(request: Request): Promise<string> {
+export async function readBody(request: Request): Promise<string> {
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) {
     throw new ApiError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);

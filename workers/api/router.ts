@@ -14,7 +14,7 @@ async function run(route: RouteDefinition, request: IRequest, base: RequestConte
   const user = route.auth ? await authenticate(request, base.config) : null;
   const params = route.params ? validate(route.params, request.params, "path") : undefined;
   const query = validate(route.query ?? ANY_QUERY, queryObject(new URL(request.url)), "query");
-  const body = route.method === "get" ? undefined : await parseBody(request, route.body);
+  const body = route.method === "get" || route.rawBody ? undefined : await parseBody(request, route.body);
   return await route.handler({ ...base, params, query, body, user } as never);
 }
 

@@ -16,6 +16,8 @@ export default defineConfig({
       main: "./workers/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // A second database that starts on the legacy schema (test/legacy-migration.test.ts).
+        d1Databases: { DB: "roster-test", LEGACY_DB: "roster-legacy-test" },
         bindings: {
           CLERK_JWT_KEY: keys.publicKey,
           CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${randomBytes(24).toString("base64")}`,

@@ -6,6 +6,8 @@ declare global {
       /** Test only: the private half of CLERK_JWT_KEY, to sign session tokens. */
       TEST_JWT_PRIVATE_KEY: string;
       TEST_MIGRATIONS: D1Migration[];
+      /** A database that starts on the legacy schema, for the migration test. */
+      LEGACY_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../workers/index");

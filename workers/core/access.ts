@@ -14,16 +14,27 @@ export interface OrgAccess {
 }
 
 export async function requireOrgMember(db: Db, orgId: string, userId: string): Promise<OrgAccess> {
-  const row = await first<OrganizationRow & { role: OrgRole }>(
-    db
-      .prepare(
-        `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
-         FROM organizations o JOIN organization_users ou ON ou.organization_id = o.id
-         WHERE o.id = ? AND ou.user_id = ?`,
-      )
-      .bind(orgId, userId),
-  );
-  if (row === null) throw new ApiError("NOT_FOUND", "No such organization.");
+  return orgAccessFromRow(await first<OrgAccessRow>(orgAccessStatement(db, orgId, userId)));
+}
+
+export type OrgAccessRow = OrganizationRow & { role: OrgRole };
+
+/**
+ * The read behind requireOrgMember, as a statement: callers that need more rows in the same round
+ * trip put it in one `db.batch` with their own reads and pass its row to `orgAccessFromRow`.
+ */
+export function orgAccessStatement(db: Db, orgId: string, userId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
+       FROM organizations o JOIN organization_users ou ON ou.organization_id = o.id
+       WHERE o.id = ? AND ou.user_id = ?`,
+    )
+    .bind(orgId, userId);
+}
+
+export function orgAccessFromRow(row: OrgAccessRow | null | undefined): OrgAccess {
+  if (row === null || row === undefined) throw new ApiError("NOT_FOUND", "No such organization.");
   const { role, ...organization } = row;
   return { organization, role };
 }
@@ -57,30 +68,36 @@ export interface ProjectAccess {
 
 /** The project as the caller may see it: as its member, or through projects:read_all. */
 export async function requireProjectAccess(db: Db, projectId: string, userId: string): Promise<ProjectAccess> {
-  const row = await first<
-    ProjectRow & {
-      org_name: string;
-      org_slug: string;
-      org_created_at: number;
-      org_max_members: number | null;
-      org_role: OrgRole;
-      project_role: ProjectRole | null;
-    }
-  >(
-    db
-      .prepare(
-        `SELECT p.id, p.organization_id, p.name, p.created_at,
-                o.name AS org_name, o.slug AS org_slug, o.created_at AS org_created_at,
-                o.max_members AS org_max_members, ou.role AS org_role, pa.role AS project_role
-         FROM projects p
-         JOIN organizations o ON o.id = p.organization_id
-         JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = ?
-         LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
-         WHERE p.id = ?`,
-      )
-      .bind(userId, userId, projectId),
-  );
-  if (row === null) throw new ApiError("NOT_FOUND", "No such project.");
+  return projectAccessFromRow(await first<ProjectAccessRow>(projectAccessStatement(db, projectId, userId)));
+}
+
+export type ProjectAccessRow = ProjectRow & {
+  org_name: string;
+  org_slug: string;
+  org_created_at: number;
+  org_max_members: number | null;
+  org_role: OrgRole;
+  project_role: ProjectRole | null;
+};
+
+/** The read behind requireProjectAccess, as a statement to batch with other reads. */
+export function projectAccessStatement(db: Db, projectId: string, userId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT p.id, p.organization_id, p.name, p.created_at,
+              o.name AS org_name, o.slug AS org_slug, o.created_at AS org_created_at,
+              o.max_members AS org_max_members, ou.role AS org_role, pa.role AS project_role
+       FROM projects p
+       JOIN organizations o ON o.id = p.organization_id
+       JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = ?
+       LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
+       WHERE p.id = ?`,
+    )
+    .bind(userId, userId, projectId);
+}
+
+export function projectAccessFromRow(row: ProjectAccessRow | null | undefined): ProjectAccess {
+  if (row === null || row === undefined) throw new ApiError("NOT_FOUND", "No such project.");
   const readAll = hasPermission(row.org_role, "projects:read_all");
   if (row.project_role === null && !readAll) throw new ApiError("NOT_FOUND", "No such project.");
   return {

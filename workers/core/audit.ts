@@ -20,7 +20,8 @@ export type AuditAction =
   | "member.promoted"
   | "project_member.added"
   | "project_member.role_changed"
-  | "project_member.removed";
+  | "project_member.removed"
+  | "project_member.left";
 
 export interface AuditEntry {
   organizationId: string;

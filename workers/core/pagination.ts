@@ -59,3 +59,25 @@ export function toPage<R, T>(rows: R[], limit: number, key: (row: R) => CursorKe
     nextCursor: hasMore && last !== undefined ? encodeCursor(key(last)) : null,
   };
 }
+
+/**
+ * The keyset condition "strictly after the cursor" for `ORDER BY sortColumn, idColumn` ascending,
+ * where the sort value is a number (a timestamp): a SQL fragment and its params. No cursor is the
+ * first page (a condition that always holds). A cursor whose sort value is not a number did not
+ * come from this list: 400.
+ */
+export function afterNumericCursor(
+  cursor: string | undefined,
+  sortColumn: string,
+  idColumn: string,
+): { sql: string; params: unknown[] } {
+  const key = decodeCursor(cursor);
+  if (key === null) return { sql: "1 = 1", params: [] };
+  const [sort, id] = key;
+  if (typeof sort !== "number" || !Number.isFinite(sort)) {
+    throw new ApiError("VALIDATION_FAILED", "The cursor is not valid.", {
+      errors: [{ path: "cursor", message: "Invalid cursor" }],
+    });
+  }
+  return { sql: `(${sortColumn} > ? OR (${sortColumn} = ? AND ${idColumn} > ?))`, params: [sort, sort, id] };
+}

@@ -9,13 +9,20 @@ ALTER TABLE organizations ADD COLUMN updated_at INTEGER;
 UPDATE organizations SET slug = id, updated_at = created_at;
 CREATE UNIQUE INDEX organizations_slug ON organizations (slug);
 
--- admins is rebuilt (SQLite's table-rebuild procedure) so that the deprecated
--- admins.organization_id keeps its values but loses its foreign key: organization_users is now
--- the one source of membership, no code reads or writes the column, and its stale reference must
--- not block deleting an organization. The rebuild also adds the Clerk sync state:
--- clerk_updated_at is the user.updated_at of the last applied webhook (NULL until the first one
--- arrives, i.e. a user known only from a session token).
-PRAGMA defer_foreign_keys = ON;
+-- admins and project_admins are rebuilt (SQLite cannot change constraints in place):
+-- * admins.organization_id is deprecated: organization_users becomes the one source of
+--   membership and no code reads or writes the column. It keeps its values but loses its foreign
+--   key, whose stale reference would otherwise block deleting an organization. The rebuild also
+--   adds Clerk sync state: clerk_updated_at is the updated_at of the last applied webhook (NULL
+--   until the first one arrives, i.e. a user known only from a session token).
+-- * project_admins gains a CHECK on its role and cascading foreign keys; a legacy role outside
+--   the enum becomes 'viewer'.
+-- Order matters: D1 enforces foreign keys, and dropping a table that another table references
+-- counts violations that a later rename does not clear. So project_admins is set aside first,
+-- admins is rebuilt while nothing references it, and project_admins is rebuilt last.
+CREATE TABLE project_admins_legacy AS SELECT project_id, admin_id, role, created_at FROM project_admins;
+DROP TABLE project_admins;
+
 CREATE TABLE admins_new (
   id TEXT PRIMARY KEY,
   email TEXT NOT NULL UNIQUE,
@@ -30,6 +37,23 @@ INSERT INTO admins_new (id, email, name, organization_id, role, created_at, upda
   SELECT id, email, name, organization_id, role, created_at, created_at FROM admins;
 DROP TABLE admins;
 ALTER TABLE admins_new RENAME TO admins;
+
+CREATE TABLE project_admins (
+  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  admin_id TEXT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+  role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (project_id, admin_id)
+);
+INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at)
+  SELECT project_id, admin_id,
+         CASE WHEN role IN ('admin', 'editor', 'viewer') THEN role ELSE 'viewer' END,
+         created_at, created_at
+  FROM project_admins_legacy;
+DROP TABLE project_admins_legacy;
+CREATE INDEX project_admins_project_joined ON project_admins (project_id, created_at, admin_id);
+CREATE INDEX project_admins_admin ON project_admins (admin_id, project_id);
 
 -- Every address of a user with its verification state, in canonical form (trimmed, NFC,
 -- lower-case). Accepting an invite by address match reads only verified rows.
@@ -84,26 +108,6 @@ WHERE rowid IN (
   WHERE NOT EXISTS (SELECT 1 FROM organization_users x
                     WHERE x.organization_id = o.organization_id AND x.role = 'owner')
 );
-
--- project_admins is rebuilt to gain a CHECK on its role and cascading foreign keys (SQLite
--- cannot add constraints in place). A legacy role outside the enum becomes 'viewer'.
-CREATE TABLE project_admins_new (
-  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-  admin_id TEXT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
-  role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (project_id, admin_id)
-);
-INSERT INTO project_admins_new (project_id, admin_id, role, created_at, updated_at)
-  SELECT project_id, admin_id,
-         CASE WHEN role IN ('admin', 'editor', 'viewer') THEN role ELSE 'viewer' END,
-         created_at, created_at
-  FROM project_admins;
-DROP TABLE project_admins;
-ALTER TABLE project_admins_new RENAME TO project_admins;
-CREATE INDEX project_admins_project_joined ON project_admins (project_id, created_at, admin_id);
-CREATE INDEX project_admins_admin ON project_admins (admin_id, project_id);
 
 -- A project member is always an organization member: legacy project members who were not
 -- members of the project's organization join it as 'member'.

@@ -1,6 +1,7 @@
 import { type IRequest, Router } from "itty-router";
 import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
+import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
@@ -36,13 +37,24 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   const requestId = crypto.randomUUID();
   let response: Response;
   let config: ReturnType<typeof getConfig> | null = null;
+  // Bench only (BENCH_COUNT_D1 = "1"): D1 round trips and statements as response headers.
+  const d1Counter = D1Counter.forEnv(env);
   try {
     config = getConfig(env);
     const bookmark = request.headers.get("x-d1-bookmark");
     // Reads start on the primary unless the client carries a bookmark from an earlier response:
     // D1's Sessions API then serves them from a replica no older than that bookmark.
-    const db = env.DB.withSession(bookmark ?? "first-primary");
-    const base: RequestContext = { request, env, exec, db, config, requestId, now: Date.now() };
+    const session = env.DB.withSession(bookmark ?? "first-primary");
+    const db = d1Counter === null ? session : d1Counter.wrap(session);
+    const base: RequestContext = {
+      request,
+      env: d1Counter === null ? env : d1Counter.wrapEnv(env),
+      exec,
+      db,
+      config,
+      requestId,
+      now: Date.now(),
+    };
     const early = preflight(request, config);
     if (early !== null) {
       response = early;
@@ -57,6 +69,7 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
     response = errorResponse(error, requestId, request);
   }
   if (config !== null) response = applyCors(request, response, config);
+  if (d1Counter !== null) response = d1Counter.stamp(response);
   return stamp(response, requestId);
 }
 

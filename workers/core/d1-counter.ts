@@ -1,0 +1,95 @@
+import type { Db } from "./db";
+
+/**
+ * Bench-only D1 accounting (`npm run bench`). When the Worker runs with the var
+ * `BENCH_COUNT_D1 = "1"` — set by the bench harness only, never in wrangler.toml — the router wraps
+ * the request's D1 handles so that each `prepare(…).first()/run()/all()/raw()` counts as one round
+ * trip and one statement, and each `batch([…])` as one round trip and as many statements as it
+ * holds. The totals go out as the response headers `x-d1-round-trips` and `x-d1-statements`.
+ * Unset, the router builds none of this: the cost is one property read per request.
+ */
+export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
+
+export class D1Counter {
+  roundTrips = 0;
+  statements = 0;
+
+  /** A counter for this request when the bench var is set, else null. */
+  static forEnv(env: Env): D1Counter | null {
+    return (env as unknown as Record<string, unknown>)[BENCH_COUNT_D1_VAR] === "1" ? new D1Counter() : null;
+  }
+
+  /** The same handle, counting: statements it prepares count when they run. */
+  wrap<T extends Db>(db: T): T {
+    const wrapped = {
+      prepare: (query: string) => new CountingStatement(db.prepare(query), this),
+      batch: (statements: D1PreparedStatement[]) => {
+        this.roundTrips += 1;
+        this.statements += statements.length;
+        return db.batch(statements.map(unwrap));
+      },
+      getBookmark: () => ("getBookmark" in db ? db.getBookmark() : null),
+      withSession: (constraint?: string) =>
+        this.wrap((db as D1Database).withSession(constraint as D1SessionConstraint | D1SessionBookmark)),
+      exec: (query: string) => {
+        this.roundTrips += 1;
+        this.statements += query.split(";").filter((s) => s.trim() !== "").length;
+        return (db as D1Database).exec(query);
+      },
+      dump: () => (db as D1Database).dump(),
+    };
+    return wrapped as unknown as T;
+  }
+
+  /** The env with its DB binding counted too, so code that reaches `ctx.env.DB` is not missed. */
+  wrapEnv(env: Env): Env {
+    return { ...env, DB: this.wrap(env.DB) };
+  }
+
+  stamp(response: Response): Response {
+    const copy = new Response(response.body, response);
+    copy.headers.set("x-d1-round-trips", String(this.roundTrips));
+    copy.headers.set("x-d1-statements", String(this.statements));
+    return copy;
+  }
+}
+
+class CountingStatement {
+  constructor(
+    readonly inner: D1PreparedStatement,
+    private readonly counter: D1Counter,
+  ) {}
+
+  bind(...values: unknown[]): CountingStatement {
+    return new CountingStatement(this.inner.bind(...values), this.counter);
+  }
+
+  private trip(): void {
+    this.counter.roundTrips += 1;
+    this.counter.statements += 1;
+  }
+
+  first(column?: string) {
+    this.trip();
+    return column === undefined ? this.inner.first() : this.inner.first(column);
+  }
+
+  run() {
+    this.trip();
+    return this.inner.run();
+  }
+
+  all() {
+    this.trip();
+    return this.inner.all();
+  }
+
+  raw(options?: { columnNames?: boolean }) {
+    this.trip();
+    return options?.columnNames === true ? this.inner.raw({ columnNames: true }) : this.inner.raw();
+  }
+}
+
+function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
+  return statement instanceof CountingStatement ? statement.inner : statement;
+}

@@ -1,3 +1,4 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "svix";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -232,7 +233,7 @@ describe("POST /webhooks/clerk — signature", () => {
         },
       }),
       { ...env, CLERK_WEBHOOK_SIGNING_SECRET: "" },
-      { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext,
+      createExecutionContext(),
     );
     expect(response.status).toBe(500);
     expect(((await response.json()) as { code: string }).code).toBe("MISCONFIGURED");

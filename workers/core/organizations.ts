@@ -1,4 +1,14 @@
-import type { Db } from "./db";
+import { assertOrgPermission, requireOrgMember, requireOrgPermission } from "./access";
+import { auditStatement, auditStatementIf } from "./audit";
+import { batch, changes, type Db, isUniqueViolation } from "./db";
+import { ApiError } from "./errors";
+import { newId } from "./ids";
+import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
+import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
+import type { OrgRole } from "./roles";
+import { deriveSlug, withRandomSuffix } from "./slugs";
+import { ensureUserStatement } from "./users";
+import { type Organization, type OrganizationRow, toOrganization } from "./views";
 
 /**
  * Deleting an organization, as statements for the caller's batch. Projects go first: the legacy
@@ -18,4 +28,197 @@ export function deleteOrganizationStatements(
     db.prepare(`DELETE FROM projects WHERE organization_id = ?${where}`).bind(orgId, ...params),
     db.prepare(`DELETE FROM organizations WHERE id = ?${where}`).bind(orgId, ...params),
   ];
+}
+
+/** A derived slug that keeps colliding (a race on the same name) is re-drawn this many times. */
+const SLUG_ATTEMPTS = 5;
+
+function isSlugViolation(error: unknown): boolean {
+  return isUniqueViolation(error) && /organizations\.slug|organizations_slug/.test((error as Error).message);
+}
+
+export interface NewOrganization {
+  userId: string;
+  name: string;
+  /** Explicit slug; derived from the name when absent. */
+  slug?: string;
+  now: number;
+}
+
+/**
+ * Creates an organization with the caller as its owner. One round trip: a single batch ensures
+ * the caller's user row (their Clerk webhook may not have arrived yet), inserts the organization
+ * and the owner membership, writes the audit events and reads back the slug chosen.
+ *
+ * An explicit slug that is taken is 409 SLUG_TAKEN (the unique index decides, so two concurrent
+ * requests for one slug cannot both win). A derived slug falls back, inside the INSERT, to a
+ * randomly suffixed variant when the plain one is taken; only a race on that is retried.
+ */
+export async function createOrganization(db: Db, input: NewOrganization): Promise<Organization> {
+  const { userId, name, now } = input;
+  const base = input.slug ?? deriveSlug(name);
+  for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
+    const id = newId("organization");
+    const slug =
+      input.slug !== undefined
+        ? { sql: "?", params: [input.slug] }
+        : {
+            sql: "CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ?) THEN ? ELSE ? END",
+            params: [base, withRandomSuffix(base), base],
+          };
+    try {
+      const results = await batch(db, [
+        ensureUserStatement(db, userId, now),
+        db
+          .prepare(
+            `INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
+             VALUES (?, ?, ${slug.sql}, ?, ?, NULL)`,
+          )
+          .bind(id, name, ...slug.params, now, now),
+        db
+          .prepare(
+            `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
+             VALUES (?, ?, 'owner', ?, ?)`,
+          )
+          .bind(id, userId, now, now),
+        auditStatement(db, {
+          organizationId: id,
+          actorId: userId,
+          action: "organization.created",
+          target: { type: "organization", id },
+          data: { name },
+          at: now,
+        }),
+        auditStatement(db, {
+          organizationId: id,
+          actorId: userId,
+          action: "member.added",
+          target: { type: "member", id: userId },
+          data: { role: "owner", reason: "created_organization" },
+          at: now,
+        }),
+        db.prepare("SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ?").bind(id),
+      ]);
+      const row = results[results.length - 1]?.results[0] as OrganizationRow;
+      return toOrganization(row, "owner");
+    } catch (error) {
+      if (!isSlugViolation(error)) throw error;
+      if (input.slug !== undefined) throw new ApiError("SLUG_TAKEN", `The slug "${input.slug}" is taken.`);
+    }
+  }
+  throw new ApiError("SLUG_TAKEN", "No free slug could be derived from this name; choose one.");
+}
+
+/** The caller's organizations, in the order they joined them. One round trip. */
+export async function listOrganizations(db: Db, userId: string, page: PageQuery): Promise<Page<Organization>> {
+  const after = afterNumericCursor(page.cursor, "ou.created_at", "ou.organization_id");
+  const { results } = await db
+    .prepare(
+      `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role, ou.created_at AS joined_at
+       FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
+       WHERE ou.user_id = ? AND ${after.sql}
+       ORDER BY ou.created_at, ou.organization_id LIMIT ?`,
+    )
+    .bind(userId, ...after.params, page.limit + 1)
+    .all<OrganizationRow & { role: OrgRole; joined_at: number }>();
+  return toPage(
+    results,
+    page.limit,
+    (row) => [row.joined_at, row.id],
+    (row) => toOrganization(row, row.role),
+  );
+}
+
+/** One organization as its member sees it (guests included). One round trip. */
+export async function getOrganization(db: Db, orgId: string, userId: string): Promise<Organization> {
+  const access = await requireOrgMember(db, orgId, userId);
+  assertOrgPermission(access, "org:read");
+  return toOrganization(access.organization, access.role);
+}
+
+export interface OrganizationUpdate {
+  orgId: string;
+  actorId: string;
+  name?: string;
+  /** `null` lifts the seat limit; absent leaves it as it is. */
+  maxMembers?: number | null;
+  now: number;
+}
+
+/**
+ * PATCH an organization (org:update). Two round trips: the access read, then one batch with the
+ * audit event, the guarded update and the row as it now is. Lowering the seat limit below the
+ * current member count is allowed: the limit only stops new members from joining.
+ */
+export async function updateOrganization(db: Db, update: OrganizationUpdate): Promise<Organization> {
+  const { orgId, actorId, name, maxMembers, now } = update;
+  return await retryOnRace(async () => {
+    const access = await requireOrgPermission(db, orgId, actorId, "org:update");
+    // The actor still holds the role the permission was checked on when the batch runs.
+    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:update"));
+    const changed: Record<string, { from: unknown; to: unknown }> = {};
+    if (name !== undefined) changed.name = { from: access.organization.name, to: name };
+    if (maxMembers !== undefined) changed.maxMembers = { from: access.organization.max_members, to: maxMembers };
+    const [, result, row] = await batch(db, [
+      auditStatementIf(
+        db,
+        {
+          organizationId: orgId,
+          actorId,
+          action: "organization.updated",
+          target: { type: "organization", id: orgId },
+          data: changed,
+          at: now,
+        },
+        guard.sql,
+        guard.params,
+      ),
+      db
+        .prepare(
+          `UPDATE organizations
+           SET name = COALESCE(?, name), max_members = CASE WHEN ? THEN ? ELSE max_members END, updated_at = ?
+           WHERE id = ? AND (${guard.sql})`,
+        )
+        .bind(name ?? null, maxMembers !== undefined ? 1 : 0, maxMembers ?? null, now, orgId, ...guard.params),
+      db
+        .prepare(
+          `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
+           FROM organizations o JOIN organization_users ou ON ou.organization_id = o.id
+           WHERE o.id = ? AND ou.user_id = ?`,
+        )
+        .bind(orgId, actorId),
+    ]);
+    if (result === undefined || changes(result) === 0) return undefined;
+    const updated = row?.results[0] as OrganizationRow & { role: OrgRole };
+    return toOrganization(updated, updated.role);
+  });
+}
+
+/**
+ * DELETE an organization (owners only). Two round trips: the access read, then one batch with
+ * the audit event and the deletion, both guarded by "the actor is still an owner". Audit events
+ * outlive the organization.
+ */
+export async function deleteOrganization(db: Db, orgId: string, actorId: string, now: number): Promise<void> {
+  await retryOnRace(async () => {
+    await requireOrgPermission(db, orgId, actorId, "org:delete");
+    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:delete"));
+    const results = await batch(db, [
+      auditStatementIf(
+        db,
+        {
+          organizationId: orgId,
+          actorId,
+          action: "organization.deleted",
+          target: { type: "organization", id: orgId },
+          at: now,
+        },
+        guard.sql,
+        guard.params,
+      ),
+      ...deleteOrganizationStatements(db, orgId, guard),
+    ]);
+    const deleted = results[results.length - 1];
+    return deleted !== undefined && changes(deleted) > 0 ? true : undefined;
+  });
 }

@@ -1,0 +1,216 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { handleFetch } from "../workers/api/router";
+import { generateToken, sha256Hex } from "../workers/core/tokens";
+import type { InviteEmailMessage } from "../workers/email-consumer/messages";
+import { BASE, type CallResult, signToken, uid } from "./helpers";
+
+/**
+ * Helpers for the invitation tests: calls through the Worker's real fetch handler with a spy on
+ * EMAIL_QUEUE (to read the raw token the way only the email consumer can) and a D1 wrapper that
+ * counts round trips.
+ */
+export interface SpyQueue {
+  messages: InviteEmailMessage[];
+  /** sendBatch call sizes. */
+  calls: number[];
+  /** When set, sendBatch throws. */
+  fail: boolean;
+  sendBatch(messages: Iterable<MessageSendRequest<InviteEmailMessage>>): Promise<QueueSendBatchResponse>;
+}
+
+export function spyQueue(): SpyQueue {
+  const queue: SpyQueue = {
+    messages: [],
+    calls: [],
+    fail: false,
+    async sendBatch(messages) {
+      const list = [...messages];
+      queue.calls.push(list.length);
+      if (queue.fail) throw new Error("Queue send failed");
+      if (list.length > 100) throw new Error("sendBatch takes at most 100 messages");
+      queue.messages.push(...list.map((m) => m.body));
+      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as unknown as QueueSendBatchResponse;
+    },
+  };
+  return queue;
+}
+
+export interface TripCounter {
+  trips: number;
+}
+
+const INNER = Symbol("inner");
+
+function wrapStatement(stmt: D1PreparedStatement, counter: TripCounter): D1PreparedStatement {
+  const wrapped = {
+    [INNER]: stmt,
+    bind: (...values: unknown[]) => wrapStatement(stmt.bind(...values), counter),
+    first: (...args: [string?]) => {
+      counter.trips++;
+      return (stmt.first as (...a: unknown[]) => unknown)(...args);
+    },
+    all: () => {
+      counter.trips++;
+      return stmt.all();
+    },
+    run: () => {
+      counter.trips++;
+      return stmt.run();
+    },
+    raw: (...args: unknown[]) => {
+      counter.trips++;
+      return (stmt.raw as (...a: unknown[]) => unknown)(...args);
+    },
+  };
+  return wrapped as unknown as D1PreparedStatement;
+}
+
+const unwrap = (s: D1PreparedStatement) => (s as unknown as { [INNER]: D1PreparedStatement })[INNER] ?? s;
+
+/** A D1 handle (or session) that counts round trips: each batch() and each statement execution. */
+export function countingDb<T extends D1Database | D1DatabaseSession>(db: T, counter: TripCounter): T {
+  const wrapped = {
+    prepare: (sql: string) => wrapStatement(db.prepare(sql), counter),
+    batch: (statements: D1PreparedStatement[]) => {
+      counter.trips++;
+      return db.batch(statements.map(unwrap));
+    },
+    withSession: (bookmark?: string) =>
+      countingDb((db as D1Database).withSession(bookmark as D1SessionBookmark), counter),
+    getBookmark: () => (db as D1DatabaseSession).getBookmark(),
+    exec: (sql: string) => {
+      counter.trips++;
+      return (db as D1Database).exec(sql);
+    },
+  };
+  return wrapped as unknown as T;
+}
+
+export interface ApiOptions {
+  as?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** CF-Connecting-IP; a fresh random one by default, so the per-IP limiter never couples tests. */
+  ip?: string;
+  queue?: SpyQueue;
+  counter?: TripCounter;
+  /** Extra env vars (e.g. a low RATE_LIMIT_*). */
+  vars?: Record<string, string>;
+}
+
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
+/** One request through the Worker's fetch handler, with the given queue spy / trip counter. */
+export async function api<T = any>(method: string, path: string, options: ApiOptions = {}): Promise<CallResult<T>> {
+  const headers = new Headers(options.headers);
+  headers.set("CF-Connecting-IP", options.ip ?? randomIp());
+  if (options.as !== undefined) headers.set("Authorization", `Bearer ${await signToken(options.as)}`);
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers.set("Content-Type", "application/json");
+  }
+  const testEnv = {
+    ...env,
+    ...options.vars,
+    EMAIL_QUEUE: (options.queue ?? spyQueue()) as unknown as Queue,
+    DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
+  } as Env;
+  const ctx = createExecutionContext();
+  const response = await handleFetch(new Request(`${BASE}${path}`, { method, headers, body }), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text !== "") {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/** Creates invites through the API and returns the results and the raw tokens by address. */
+export async function invite(
+  as: string,
+  scope: { orgId: string } | { projectId: string },
+  emails: string[],
+  extra: Record<string, unknown> = {},
+): Promise<{ res: CallResult; tokens: Map<string, string>; ids: Map<string, string>; queue: SpyQueue }> {
+  const queue = spyQueue();
+  const path =
+    "orgId" in scope ? `/v1/organizations/${scope.orgId}/invites` : `/v1/projects/${scope.projectId}/invites`;
+  const res = await api("POST", path, { as, body: { emails, ...extra }, queue });
+  expect(res.status, res.text).toBe(201);
+  const ids = new Map<string, string>();
+  for (const r of res.body.results) if (r.invite) ids.set(r.email, r.invite.id);
+  const tokens = new Map<string, string>();
+  for (const m of queue.messages) {
+    const email = [...ids].find(([, id]) => id === m.inviteId)?.[0];
+    if (email !== undefined) tokens.set(email, m.token);
+  }
+  return { res, tokens, ids, queue };
+}
+
+export interface SeedInviteOptions {
+  orgId: string;
+  projectId?: string | null;
+  email: string;
+  invitedBy: string | null;
+  role?: string;
+  projectRole?: string | null;
+  status?: "pending" | "accepted" | "declined" | "revoked" | "expired";
+  expiresAt?: number;
+  createdAt?: number;
+}
+
+/** Inserts an invite directly (tests that control its state or clock); returns its id and raw token. */
+export async function seedInvite(
+  options: SeedInviteOptions,
+): Promise<{ id: string; token: string; expiresAt: number }> {
+  const id = uid("inv_test");
+  const token = generateToken();
+  const now = options.createdAt ?? Date.now();
+  const expiresAt = options.expiresAt ?? now + 7 * 86_400_000;
+  const projectId = options.projectId ?? null;
+  await env.DB.prepare(
+    `INSERT INTO invites (id, organization_id, project_id, email, role, project_role, status, token_hash, invited_by,
+                          expires_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      id,
+      options.orgId,
+      projectId,
+      options.email,
+      options.role ?? "member",
+      projectId === null ? null : (options.projectRole ?? "viewer"),
+      options.status ?? "pending",
+      await sha256Hex(token),
+      options.invitedBy,
+      expiresAt,
+      now,
+      now,
+    )
+    .run();
+  return { id, token, expiresAt };
+}
+
+export async function auditRows(orgId: string, action?: string): Promise<any[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT * FROM audit_events WHERE organization_id = ? ${action ? "AND action = ?" : ""} ORDER BY created_at`,
+  )
+    .bind(orgId, ...(action ? [action] : []))
+    .all();
+  return results;
+}
+
+export async function inviteRow(id: string): Promise<any> {
+  return await env.DB.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first();
+}

@@ -1,0 +1,153 @@
+import { iso, isoOrNull } from "./db";
+import { maskEmail } from "./email";
+import type { OrgRole, ProjectRole } from "./roles";
+
+/** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
+export type InviteStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";
+export const INVITE_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"] as const;
+
+export interface InviteRow {
+  id: string;
+  organization_id: string;
+  project_id: string | null;
+  email: string;
+  role: OrgRole;
+  project_role: ProjectRole | null;
+  status: InviteStatus;
+  token_version: number;
+  invited_by: string | null;
+  inviter_name: string | null;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  updated_at: number;
+  delivery_status: "queued" | "sent" | "failed";
+  delivery_attempts: number;
+  delivery_error: string | null;
+  delivery_sent_at: number | null;
+}
+
+/** The columns of `InviteRow`, for `FROM invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by`. */
+export const INVITE_COLUMNS = `i.id, i.organization_id, i.project_id, i.email, i.role, i.project_role, i.status,
+  i.token_version, i.invited_by, inviter.name AS inviter_name, i.created_at, i.expires_at, i.accepted_at,
+  i.updated_at, i.delivery_status, i.delivery_attempts, i.delivery_error, i.delivery_sent_at`;
+export const INVITE_FROM = "invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by";
+
+/**
+ * The status as the API reports it: a pending invite past its expiry is expired, whether or not
+ * the hourly cron has marked it yet (expiry is enforced at read and accept time, not only by cron).
+ */
+export function effectiveStatus(row: { status: InviteStatus; expires_at: number }, now: number): InviteStatus {
+  return row.status === "pending" && row.expires_at <= now ? "expired" : row.status;
+}
+
+export interface Invite {
+  id: string;
+  kind: "organization" | "project";
+  organizationId: string;
+  projectId: string | null;
+  email: string;
+  role: OrgRole;
+  projectRole: ProjectRole | null;
+  status: InviteStatus;
+  /** `userId` is null once the inviting user has been deleted. */
+  invitedBy: { userId: string | null; name: string | null };
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+  delivery: { status: "queued" | "sent" | "failed"; attempts: number; lastError: string | null; sentAt: string | null };
+}
+
+export function toInvite(row: InviteRow, now: number): Invite {
+  return {
+    id: row.id,
+    kind: row.project_id === null ? "organization" : "project",
+    organizationId: row.organization_id,
+    projectId: row.project_id,
+    email: row.email,
+    role: row.role,
+    projectRole: row.project_role,
+    status: effectiveStatus(row, now),
+    invitedBy: { userId: row.invited_by, name: row.inviter_name },
+    createdAt: iso(row.created_at),
+    expiresAt: iso(row.expires_at),
+    acceptedAt: isoOrNull(row.accepted_at),
+    delivery: {
+      status: row.delivery_status,
+      attempts: row.delivery_attempts,
+      lastError: row.delivery_error,
+      sentAt: isoOrNull(row.delivery_sent_at),
+    },
+  };
+}
+
+/** An invite with the names the invitee sees (organization, project, inviter). */
+export interface ReceivedInviteRow {
+  id: string;
+  organization_id: string;
+  organization_name: string;
+  project_id: string | null;
+  project_name: string | null;
+  email: string;
+  role: OrgRole;
+  project_role: ProjectRole | null;
+  status: InviteStatus;
+  inviter_name: string | null;
+  expires_at: number;
+}
+
+export const RECEIVED_INVITE_COLUMNS = `i.id, i.organization_id, o.name AS organization_name, i.project_id,
+  p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name, i.expires_at`;
+export const RECEIVED_INVITE_FROM = `invites i
+  JOIN organizations o ON o.id = i.organization_id
+  LEFT JOIN projects p ON p.id = i.project_id
+  LEFT JOIN admins inviter ON inviter.id = i.invited_by`;
+
+export interface ReceivedInvite {
+  id: string;
+  kind: "organization" | "project";
+  organization: { id: string; name: string };
+  project: { id: string; name: string } | null;
+  role: OrgRole;
+  projectRole: ProjectRole | null;
+  invitedBy: { name: string | null };
+  expiresAt: string;
+}
+
+export function toReceivedInvite(row: ReceivedInviteRow): ReceivedInvite {
+  return {
+    id: row.id,
+    kind: row.project_id === null ? "organization" : "project",
+    organization: { id: row.organization_id, name: row.organization_name },
+    project: row.project_id === null ? null : { id: row.project_id, name: row.project_name ?? "" },
+    role: row.role,
+    projectRole: row.project_role,
+    invitedBy: { name: row.inviter_name },
+    expiresAt: iso(row.expires_at),
+  };
+}
+
+/** What the accept page shows to whoever holds the token, before sign-in. */
+export interface InvitePreview {
+  organization: { name: string };
+  project: { name: string } | null;
+  role: OrgRole;
+  projectRole: ProjectRole | null;
+  invitedBy: { name: string | null };
+  emailHint: string;
+  expiresAt: string;
+  status: InviteStatus;
+}
+
+export function toInvitePreview(row: ReceivedInviteRow, now: number): InvitePreview {
+  return {
+    organization: { name: row.organization_name },
+    project: row.project_id === null ? null : { name: row.project_name ?? "" },
+    role: row.role,
+    projectRole: row.project_role,
+    invitedBy: { name: row.inviter_name },
+    emailHint: maskEmail(row.email),
+    expiresAt: iso(row.expires_at),
+    status: effectiveStatus(row, now),
+  };
+}

@@ -56,6 +56,7 @@ function parameters(route: RouteDefinition): unknown[] {
 export function openApiDocument(routes: readonly RouteDefinition[], serverUrl: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
+    if (route.hidden) continue;
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       responses[status] = spec.schema

@@ -61,6 +61,8 @@ export interface RouteDefinition<
   responses: Record<number, ResponseSpec>;
   /** Error codes this route may answer with, for the OpenAPI document. */
   errors?: ErrorCode[];
+  /** A browser page or asset rather than an API endpoint: served, but left out of /openapi.json. */
+  hidden?: boolean;
   /** Responses to token-bearing requests get Cache-Control: no-store (all API responses do). */
   handler: (ctx: RouteContext<P, Q, B, A>) => Promise<Response>;
 }

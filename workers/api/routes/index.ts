@@ -5,6 +5,7 @@ import { inviteRoutes } from "./invites";
 import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
+import { pageRoutes } from "./pages";
 import { projectRoutes } from "./projects";
 import { serviceRoutes } from "./service";
 import { webhookRoutes } from "./webhooks";
@@ -20,4 +21,5 @@ export const routes: RouteDefinition[] = [
   ...inviteeRoutes,
   ...auditRoutes,
   ...webhookRoutes,
+  ...pageRoutes,
 ];

@@ -1,0 +1,307 @@
+/**
+ * The accept page's script. It reads the invite token from the URL fragment (never sent to any
+ * server by the browser), removes it from the address bar at once, and sends it only in the JSON
+ * bodies of POST /v1/invites/preview and POST /v1/invites/accept. Until the invite is settled the
+ * token stays in this tab's sessionStorage, so a sign-in that leaves the page (an OAuth redirect)
+ * can come back to it.
+ *
+ * Plain ES2020 in a string: no backticks and no template placeholders inside.
+ */
+// biome-ignore lint/complexity/noUselessStringRaw: browser code stays verbatim even when it gains a backslash.
+export const ACCEPT_CLIENT_JS = String.raw`
+var TOKEN_KEY = "roster.invite-token";
+var config = JSON.parse(document.getElementById("roster-config").textContent);
+var $ = function (id) { return document.getElementById(id); };
+
+var ORG_ROLES = { owner: "Owner", director: "Director", manager: "Manager", member: "Member", guest: "Guest" };
+var PROJECT_ROLES = { admin: "Admin", editor: "Editor", viewer: "Viewer" };
+
+function takeToken() {
+  var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (match) {
+    try { sessionStorage.setItem(TOKEN_KEY, match[1]); } catch (e) { /* memory only */ }
+    history.replaceState(history.state, "", location.pathname + location.search);
+    return match[1];
+  }
+  try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+}
+
+function forgetToken() {
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
+}
+
+async function api(method, path, body, sessionToken) {
+  var headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (sessionToken) headers.Authorization = "Bearer " + sessionToken;
+  var res = await fetch(path, {
+    method: method,
+    headers: headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store"
+  });
+  var data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  return { status: res.status, ok: res.ok, data: data || {} };
+}
+
+function formatDate(iso) {
+  var d = new Date(iso);
+  return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
+}
+
+var token = takeToken();
+var preview = null;
+var auth = null;
+var busy = false;
+
+function inviter() {
+  return preview && preview.invitedBy && preview.invitedBy.name ? preview.invitedBy.name : "the person who invited you";
+}
+function scope() {
+  return preview.project ? preview.organization.name + " / " + preview.project.name : preview.organization.name;
+}
+
+/** Shows a message: kind is "info", "ok" or "error"; extra nodes (buttons, links) follow the text. */
+function say(kind, text, extra) {
+  var box = $("message");
+  box.className = "message " + kind;
+  var p = document.createElement("p");
+  p.textContent = text;
+  box.replaceChildren(p);
+  (extra || []).forEach(function (node) { box.append(node); });
+}
+
+function onward(text) {
+  var link = $("onward-link");
+  link.textContent = text || "Continue to the app";
+  $("onward").hidden = false;
+}
+
+function button(id, text, onClick, primary) {
+  var b = document.createElement("button");
+  b.type = "button";
+  b.id = id;
+  b.textContent = text;
+  if (primary) b.className = "primary";
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function finished() {
+  forgetToken();
+  $("actions").hidden = true;
+}
+
+/** One human message per outcome in API.md's accept list (and the invite's status on preview). */
+function explain(code, problem) {
+  switch (code) {
+    case "expired":
+    case "INVITE_EXPIRED":
+      finished();
+      say("error", "This invite expired on " + formatDate(preview.expiresAt) + ". Ask " + inviter() +
+        " to send you a new invite.");
+      return;
+    case "revoked":
+    case "INVITE_REVOKED":
+      finished();
+      say("error", "This invite was withdrawn by " + scope() + ". If you think that is a mistake, contact " +
+        inviter() + ".");
+      return;
+    case "declined":
+    case "INVITE_DECLINED":
+      finished();
+      say("error", "This invite was declined, so it can no longer be used. Ask " + inviter() +
+        " for a new invite if you changed your mind.");
+      return;
+    case "accepted":
+    case "INVITE_ALREADY_ACCEPTED":
+      finished();
+      say("ok", "This invite has already been accepted.");
+      onward("Go to the app");
+      return;
+    case "INVITE_NOT_FOUND":
+      finished();
+      say("error", "This invite link is no longer valid. It may have been replaced by a newer invite: check your " +
+        "email for the latest one, or ask " + inviter() + " to send it again.");
+      return;
+    case "INVITE_EMAIL_MISMATCH":
+      say("error", "This invite was sent to " + preview.emailHint + ", but you are signed in as " +
+        (auth.label() || "another account") + ". Sign in with the account for " + preview.emailHint +
+        " to accept it.", [button("switch-account", "Switch account", function () { auth.switchAccount(); })]);
+      return;
+    case "EMAIL_NOT_VERIFIED":
+      say("error", "Your address " + preview.emailHint + " is not verified yet. Verify it in your account settings " +
+        "(look for the verification email), then try again.");
+      return;
+    case "SEAT_LIMIT_REACHED":
+      say("error", scope() + " has no free seats right now. Ask " + inviter() +
+        " to free a seat or raise the limit, then try again.");
+      return;
+    case "FORBIDDEN":
+      say("error", inviter() + " can no longer grant this role, so the invite cannot be accepted. Ask " + inviter() +
+        " or another administrator of " + scope() + " for a new invite.");
+      return;
+    case "UNAUTHENTICATED":
+      say("error", "Your session has ended. Sign in again to continue.");
+      auth.signIn();
+      return;
+    case "RATE_LIMITED":
+      say("error", "Too many attempts from your network. Wait a minute and try again.");
+      return;
+    default:
+      say("error", "Something went wrong" + (problem && problem.requestId ? " (request " + problem.requestId + ")" : "") +
+        ". Try again; if it keeps failing, contact " + inviter() + ".");
+  }
+}
+
+function showDetails() {
+  var target = preview.project
+    ? preview.project.name + " in " + preview.organization.name
+    : preview.organization.name;
+  $("headline").textContent = (preview.status === "pending" ? "Join " : "Invitation to ") + target;
+  $("d-org").textContent = preview.organization.name;
+  $("d-project-row").hidden = !preview.project;
+  $("d-project-value").hidden = !preview.project;
+  $("d-project").textContent = preview.project ? preview.project.name : "";
+  var role = ORG_ROLES[preview.role] || preview.role;
+  if (preview.project) {
+    role = (PROJECT_ROLES[preview.projectRole] || preview.projectRole) + " of the project (" + role +
+      " of the organization if you are not already a member)";
+  }
+  $("d-role").textContent = role;
+  $("d-inviter").textContent = preview.invitedBy && preview.invitedBy.name ? preview.invitedBy.name : "Someone";
+  $("d-email").textContent = preview.emailHint;
+  $("d-expires").textContent = formatDate(preview.expiresAt);
+  if (new Date(preview.expiresAt).getTime() <= Date.now()) $("d-expires-label").textContent = "Expired";
+  $("details").hidden = false;
+}
+
+var wasSignedIn = false;
+
+/** Re-renders the action area for the current sign-in state. */
+function refreshActions() {
+  if (!preview || preview.status !== "pending" || busy) return;
+  var signedIn = !!auth.label();
+  $("actions").hidden = !signedIn;
+  if (signedIn) {
+    say("info", "Accept to join " + scope() + ", or decline the invitation.");
+    // Just signed in and focus was dropped (the sign-in form went away): the next step is Accept.
+    var active = document.activeElement;
+    if (!wasSignedIn && (!active || active === document.body)) $("accept").focus();
+  } else {
+    say("info", "Sign in to accept or decline this invitation.",
+      config.mode === "clerk" ? [button("sign-in", "Sign in", function () { auth.signIn(); }, true)] : []);
+  }
+  wasSignedIn = signedIn;
+}
+
+function setBusy(value) {
+  busy = value;
+  ["accept", "decline"].forEach(function (id) {
+    if (value) $(id).setAttribute("aria-disabled", "true");
+    else $(id).removeAttribute("aria-disabled");
+  });
+}
+
+async function accept() {
+  if (busy) return;
+  setBusy(true);
+  say("info", "Accepting…");
+  try {
+    var res = await api("POST", "/v1/invites/accept", { token: token }, await auth.getToken());
+    if (res.ok) {
+      finished();
+      var org = res.data.organization || { name: preview.organization.name };
+      var where = res.data.project ? "the project " + res.data.project.name + " in " + org.name : org.name;
+      say("ok", "You are now a member of " + where + ".");
+      onward("Continue to " + org.name);
+      $("onward-link").focus();
+    } else {
+      explain(res.data.code, res.data);
+    }
+  } catch (e) {
+    say("error", "Could not reach the server. Check your connection and try again.");
+  } finally {
+    setBusy(false);
+  }
+}
+
+/** Declining is by invite id (API.md): find this invite among the caller's own pending invites. */
+async function decline() {
+  if (busy) return;
+  setBusy(true);
+  say("info", "Declining…");
+  try {
+    var sessionToken = await auth.getToken();
+    var id = preview.id;
+    if (!id) {
+      var mine = await api("GET", "/v1/me/invites", undefined, sessionToken);
+      if (!mine.ok) {
+        explain(mine.data.code, mine.data);
+        return;
+      }
+      var match = (mine.data.data || []).filter(function (i) {
+        return i.organization.name === preview.organization.name &&
+          (i.project ? i.project.name : null) === (preview.project ? preview.project.name : null) &&
+          i.role === preview.role && i.projectRole === preview.projectRole && i.expiresAt === preview.expiresAt;
+      })[0];
+      if (!match) {
+        explain("INVITE_EMAIL_MISMATCH");
+        return;
+      }
+      id = match.id;
+    }
+    var res = await api("POST", "/v1/invites/" + encodeURIComponent(id) + "/decline", undefined, sessionToken);
+    if (res.ok) {
+      finished();
+      say("ok", "You declined the invitation to " + scope() + ". Nothing else changes; " + inviter() +
+        " can invite you again later.");
+      onward("Go to the app");
+    } else {
+      explain(res.data.code === "INVITE_NOT_FOUND" ? "INVITE_EMAIL_MISMATCH" : res.data.code, res.data);
+    }
+  } catch (e) {
+    say("error", "Could not reach the server. Check your connection and try again.");
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function main() {
+  $("accept").addEventListener("click", accept);
+  $("decline").addEventListener("click", decline);
+  if (!token) {
+    say("error", "This link is incomplete. Open the link in your invitation email again, exactly as it was sent.");
+    return;
+  }
+  say("info", "Loading your invitation…");
+  var res;
+  try {
+    res = await api("POST", "/v1/invites/preview", { token: token });
+  } catch (e) {
+    say("error", "Could not reach the server. Check your connection and reload the page.");
+    return;
+  }
+  if (!res.ok) {
+    preview = { invitedBy: null };
+    explain(res.data.code, res.data);
+    return;
+  }
+  preview = res.data;
+  showDetails();
+  if (preview.status !== "pending") {
+    explain(preview.status);
+    return;
+  }
+  try {
+    auth = await createAuth($("auth"), refreshActions, config);
+  } catch (e) {
+    say("error", "Sign-in could not be loaded. Reload the page to try again.");
+    return;
+  }
+  refreshActions();
+}
+
+main();
+`;

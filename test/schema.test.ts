@@ -8,8 +8,8 @@ import * as schema from "../schema";
  * columns (type, NOT NULL, primary key), indexes (name, uniqueness) and foreign keys. Read from
  * SQLite's own pragmas after the real migrations ran.
  */
-const tables = Object.values(schema).filter(
-  (value): value is SQLiteTable =>
+const tables = Object.values(schema as Record<string, unknown>).filter(
+  (value: unknown): value is SQLiteTable =>
     typeof value === "object" && value !== null && Symbol.for("drizzle:IsDrizzleTable") in value,
 );
 

@@ -20,19 +20,24 @@ export interface UserEmailRow {
  * A user known only from a session token (their user.created webhook has not arrived) still
  * needs an `admins` row before they can hold a membership. This statement, put in the batch that
  * needs it, creates a placeholder row: no name, no addresses, and an address under the reserved
- * `.invalid` TLD (RFC 2606) that can never receive mail. user.created replaces it.
+ * `.invalid` TLD (RFC 2606) that can never receive mail. user.created replaces it. A user Clerk
+ * deleted (tombstoned) is not brought back by a still-valid session token: no row is created, and
+ * the membership insert that follows in the batch then fails its foreign key.
  */
 export function ensureUserStatement(db: Db, userId: string, now: number): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO admins (id, email, name, role, created_at, updated_at)
-       VALUES (?, ?, NULL, 'member', ?, ?) ON CONFLICT (id) DO NOTHING`,
+       SELECT ?, ?, NULL, 'member', ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM user_tombstones WHERE user_id = ?)
+       ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(userId, placeholderEmail(userId), now, now);
+    .bind(userId, placeholderEmail(userId), now, now, userId);
 }
 
+/** Case is kept: Clerk ids are case-sensitive, and so is the UNIQUE index on admins.email. */
 export function placeholderEmail(userId: string): string {
-  return `${userId.toLowerCase().replace(/[^a-z0-9_-]/g, "-")}@users.invalid`;
+  return `${userId.replace(/[^A-Za-z0-9_-]/g, "-")}@users.invalid`;
 }
 
 /** The caller's verified addresses: what accepting an invite by address match reads. */

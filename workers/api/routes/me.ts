@@ -55,7 +55,8 @@ export const meRoutes = [
         user: {
           id: user.id,
           // Until Clerk's user.created arrives the address is unknown: null, not the placeholder.
-          email: row !== null && row.clerk_updated_at !== null ? (primary?.email ?? row.email) : null,
+          // A synced user with no address at all has none either (admins.email holds a placeholder).
+          email: row !== null && row.clerk_updated_at !== null ? (primary?.email ?? null) : null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
         },

@@ -203,3 +203,44 @@ export async function seedProject(
   ]);
   return { id };
 }
+
+/**
+ * A D1 handle that counts round trips: each statement run on its own (`first/all/run/raw`) is
+ * one, and each `batch` is one whatever it holds. Pass it to a domain function to check how many
+ * trips an endpoint costs.
+ */
+export function countingDb(db: D1Database): { db: D1Database; roundTrips: () => number } {
+  let trips = 0;
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(stmt, {
+      get(target, prop) {
+        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return (...args: unknown[]) => {
+            trips += 1;
+            return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    real.set(proxy, stmt);
+    return proxy;
+  };
+  const counted = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          trips += 1;
+          return target.batch(statements.map((s) => real.get(s) ?? s));
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db: counted, roundTrips: () => trips };
+}

@@ -2,8 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Db } from "../workers/core/db";
 import { ApiError } from "../workers/core/errors";
-import { changeMemberRole, planRemoval, removalStatements, removeMember } from "../workers/core/memberships";
-import { call, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import {
+  changeMemberRole,
+  listMembers,
+  planRemoval,
+  removalStatements,
+  removeMember,
+} from "../workers/core/memberships";
+import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
 
@@ -419,5 +425,22 @@ describe("the last-owner rule under concurrency", () => {
     expect(await roleOf(org.id, other.id)).toBe("owner");
     // The refused batch wrote no audit event either.
     expect((await auditOf(org.id)).map((a) => [a.action, a.actor_id])).toEqual([["member.left", owner.id]]);
+  });
+});
+
+describe("D1 round trips", () => {
+  it("list 1, role change 2 (1 when unchanged), removal 2", async () => {
+    const { org, owner, users } = await team("member", "member");
+    const now = Date.now();
+    const trips = async (run: (db: D1Database) => Promise<unknown>) => {
+      const counter = countingDb(env.DB);
+      await run(counter.db);
+      return counter.roundTrips();
+    };
+    const base = { orgId: org.id, actorId: owner.id, now };
+    expect(await trips((db) => listMembers(db, org.id, owner.id, { limit: 50 }))).toBe(1);
+    expect(await trips((db) => changeMemberRole(db, { ...base, targetId: users[0].id, role: "guest" }))).toBe(2);
+    expect(await trips((db) => changeMemberRole(db, { ...base, targetId: users[0].id, role: "guest" }))).toBe(1);
+    expect(await trips((db) => removeMember(db, { ...base, targetId: users[1].id }))).toBe(2);
   });
 });

@@ -1,7 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import {
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  listOrganizations,
+  updateOrganization,
+} from "../workers/core/organizations";
 import { deriveSlug, SLUG_PATTERN, withRandomSuffix } from "../workers/core/slugs";
-import { call, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 async function auditOf(orgId: string) {
   const { results } = await env.DB.prepare(
@@ -312,5 +319,27 @@ describe("DELETE /v1/organizations/{orgId}", () => {
     expectProblem(await call("DELETE", `/v1/organizations/${org.id}`, { as: (await seedUser()).id }), 404, "NOT_FOUND");
     expect((await call("DELETE", `/v1/organizations/${org.id}`, { as: owner.id })).status).toBe(204);
     expectProblem(await call("DELETE", `/v1/organizations/${org.id}`, { as: owner.id }), 404, "NOT_FOUND");
+  });
+});
+
+describe("D1 round trips", () => {
+  it("create 1, list 1, read 1, update 2, delete 2", async () => {
+    const userId = uid();
+    const now = Date.now();
+    const trips = async (run: (db: D1Database) => Promise<unknown>) => {
+      const counter = countingDb(env.DB);
+      await run(counter.db);
+      return counter.roundTrips();
+    };
+    let orgId = "";
+    expect(
+      await trips(async (db) => {
+        orgId = (await createOrganization(db, { userId, name: "Counted", now })).id;
+      }),
+    ).toBe(1);
+    expect(await trips((db) => listOrganizations(db, userId, { limit: 50 }))).toBe(1);
+    expect(await trips((db) => getOrganization(db, orgId, userId))).toBe(1);
+    expect(await trips((db) => updateOrganization(db, { orgId, actorId: userId, name: "Recounted", now }))).toBe(2);
+    expect(await trips((db) => deleteOrganization(db, orgId, userId, now))).toBe(2);
   });
 });

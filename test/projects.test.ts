@@ -1,6 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import {
+  changeProjectMemberRole,
+  createProject,
+  getProject,
+  listProjectMembers,
+  listProjects,
+  removeProjectMember,
+} from "../workers/core/projects";
+import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
 type Seeded = { id: string; email: string };
@@ -373,5 +381,34 @@ describe("DELETE /v1/projects/{projectId}/members/{userId}", () => {
       404,
       "NOT_FOUND",
     );
+  });
+});
+
+describe("D1 round trips", () => {
+  it("create 2, list 1, read 1, member list 1, role change 2, removal 2", async () => {
+    const { org, owner, users } = await team("member");
+    const now = Date.now();
+    const trips = async (run: (db: D1Database) => Promise<unknown>) => {
+      const counter = countingDb(env.DB);
+      await run(counter.db);
+      return counter.roundTrips();
+    };
+    let projectId = "";
+    expect(
+      await trips(async (db) => {
+        projectId = (await createProject(db, { orgId: org.id, actorId: owner.id, name: "Counted", now })).id;
+      }),
+    ).toBe(2);
+    await env.DB.prepare(
+      "INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at) VALUES (?, ?, 'viewer', ?, ?)",
+    )
+      .bind(projectId, users[0].id, now, now)
+      .run();
+    const base = { projectId, actorId: owner.id, targetId: users[0].id, now };
+    expect(await trips((db) => listProjects(db, org.id, owner.id, { limit: 50 }))).toBe(1);
+    expect(await trips((db) => getProject(db, projectId, owner.id))).toBe(1);
+    expect(await trips((db) => listProjectMembers(db, projectId, owner.id, { limit: 50 }))).toBe(1);
+    expect(await trips((db) => changeProjectMemberRole(db, { ...base, role: "editor" }))).toBe(2);
+    expect(await trips((db) => removeProjectMember(db, base))).toBe(2);
   });
 });

@@ -5,7 +5,9 @@ import type { Db } from "./db";
  * `BENCH_COUNT_D1 = "1"` — set by the bench harness only, never in wrangler.toml — the router wraps
  * the request's D1 handles so that each `prepare(…).first()/run()/all()/raw()` counts as one round
  * trip and one statement, and each `batch([…])` as one round trip and as many statements as it
- * holds. The totals go out as the response headers `x-d1-round-trips` and `x-d1-statements`.
+ * holds. The totals go out as the response headers `x-d1-round-trips` and `x-d1-statements`, with
+ * `x-d1-write-round-trips`: the round trips that wrote (a batch with any INSERT/UPDATE/DELETE counts
+ * once), so "the whole change in one batch" is checkable from outside.
  * Unset, the router builds none of this: the cost is one property read per request.
  */
 export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
@@ -13,27 +15,36 @@ export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
 export class D1Counter {
   roundTrips = 0;
   statements = 0;
+  writeRoundTrips = 0;
 
   /** A counter for this request when the bench var is set, else null. */
   static forEnv(env: Env): D1Counter | null {
     return (env as unknown as Record<string, unknown>)[BENCH_COUNT_D1_VAR] === "1" ? new D1Counter() : null;
   }
 
+  /** One round trip of `statements` statements; `writes` when any of them changes data. */
+  trip(statements: number, writes: boolean): void {
+    this.roundTrips += 1;
+    this.statements += statements;
+    if (writes) this.writeRoundTrips += 1;
+  }
+
   /** The same handle, counting: statements it prepares count when they run. */
   wrap<T extends Db>(db: T): T {
     const wrapped = {
-      prepare: (query: string) => new CountingStatement(db.prepare(query), this),
+      prepare: (query: string) => new CountingStatement(db.prepare(query), query, this),
       batch: (statements: D1PreparedStatement[]) => {
-        this.roundTrips += 1;
-        this.statements += statements.length;
+        this.trip(
+          statements.length,
+          statements.some((s) => isWrite(sqlOf(s))),
+        );
         return db.batch(statements.map(unwrap));
       },
       getBookmark: () => ("getBookmark" in db ? db.getBookmark() : null),
       withSession: (constraint?: string) =>
         this.wrap((db as D1Database).withSession(constraint as D1SessionConstraint | D1SessionBookmark)),
       exec: (query: string) => {
-        this.roundTrips += 1;
-        this.statements += query.split(";").filter((s) => s.trim() !== "").length;
+        this.trip(query.split(";").filter((s) => s.trim() !== "").length, isWrite(query));
         return (db as D1Database).exec(query);
       },
       dump: () => (db as D1Database).dump(),
@@ -50,6 +61,7 @@ export class D1Counter {
     const copy = new Response(response.body, response);
     copy.headers.set("x-d1-round-trips", String(this.roundTrips));
     copy.headers.set("x-d1-statements", String(this.statements));
+    copy.headers.set("x-d1-write-round-trips", String(this.writeRoundTrips));
     return copy;
   }
 }
@@ -57,39 +69,49 @@ export class D1Counter {
 class CountingStatement {
   constructor(
     readonly inner: D1PreparedStatement,
+    readonly sql: string,
     private readonly counter: D1Counter,
   ) {}
 
   bind(...values: unknown[]): CountingStatement {
-    return new CountingStatement(this.inner.bind(...values), this.counter);
-  }
-
-  private trip(): void {
-    this.counter.roundTrips += 1;
-    this.counter.statements += 1;
+    return new CountingStatement(this.inner.bind(...values), this.sql, this.counter);
   }
 
   first(column?: string) {
-    this.trip();
+    this.counter.trip(1, isWrite(this.sql));
     return column === undefined ? this.inner.first() : this.inner.first(column);
   }
 
   run() {
-    this.trip();
+    this.counter.trip(1, isWrite(this.sql));
     return this.inner.run();
   }
 
   all() {
-    this.trip();
+    this.counter.trip(1, isWrite(this.sql));
     return this.inner.all();
   }
 
   raw(options?: { columnNames?: boolean }) {
-    this.trip();
+    this.counter.trip(1, isWrite(this.sql));
     return options?.columnNames === true ? this.inner.raw({ columnNames: true }) : this.inner.raw();
   }
 }
 
 function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
   return statement instanceof CountingStatement ? statement.inner : statement;
+}
+
+/** The SQL of a statement; one prepared on an uncounted handle exposes it as workerd's `statement`. */
+function sqlOf(statement: D1PreparedStatement): string {
+  if (statement instanceof CountingStatement) return statement.sql;
+  const text = (statement as unknown as { statement?: unknown }).statement;
+  return typeof text === "string" ? text : "";
+}
+
+/** Whether SQL changes data: INSERT/UPDATE/DELETE/REPLACE, also behind a WITH clause. */
+function isWrite(sql: string): boolean {
+  const text = sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, " ").trimStart();
+  if (/^(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text)) return true;
+  return /^WITH\b/i.test(text) && /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text);
 }

@@ -1,0 +1,246 @@
+// What the bench loads: Roster's endpoints and the baseline's routes. Each one reads its fixtures
+// from the seeded database (which users may call it, on what) and hands out requests in rotation,
+// so the load comes from many different users, organizations and invites.
+import { LARGE_ORG } from "./seed.mjs";
+
+/** A small deterministic PRNG (mulberry32): the same run order every time. */
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle(items, seed) {
+  const next = random(seed);
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
+/** Cycles through `items` forever. */
+function cycle(items, make) {
+  if (items.length === 0) throw new Error("no fixtures");
+  let i = 0;
+  return () => make(items[i++ % items.length]);
+}
+
+/** Hands out each item once; null when the pool is used up. */
+function once(items, make) {
+  let i = 0;
+  return {
+    next: () => (i < items.length ? make(items[i++]) : null),
+    remaining: () => items.length - i,
+  };
+}
+
+async function rows(db, sql, ...params) {
+  return (
+    await db
+      .prepare(sql)
+      .bind(...params)
+      .all()
+  ).results;
+}
+
+const JSON_BODY = { "Content-Type": "application/json" };
+
+/**
+ * `readers`: how many distinct users (or user/organization pairs) the read endpoints rotate over.
+ * `runTag`: makes invited addresses unique to this run.
+ */
+export function definitions({ readers, runTag }) {
+  const sampleUsers = (db, seed) =>
+    rows(db, "SELECT id FROM admins WHERE id LIKE 'user_bench_%' ORDER BY id").then((r) =>
+      shuffle(
+        r.map((x) => x.id),
+        seed,
+      ).slice(0, readers),
+    );
+  // Who may invite: owners, directors and managers, of every organization.
+  const inviters = (db) =>
+    rows(
+      db,
+      `SELECT organization_id AS org, user_id AS user FROM organization_users
+       WHERE organization_id LIKE 'org_bench_%' AND role IN ('owner', 'director', 'manager')`,
+    ).then((r) => shuffle(r, 7));
+  let invited = 0;
+  const newAddresses = (n) => Array.from({ length: n }, (_, k) => `n${runTag}-${++invited}-${k}@new.bench.example`);
+  const inviteRequest = (size) => (pair) => ({
+    method: "POST",
+    path: `/v1/organizations/${pair.org}/invites`,
+    userId: pair.user,
+    headers: JSON_BODY,
+    body: JSON.stringify({ emails: newAddresses(size), role: "member" }),
+  });
+  // Every address is new, so each request exercises the create path, not "already_invited".
+  const allInvited = (size) => (body) => {
+    const results = body?.results;
+    if (!Array.isArray(results) || results.length !== size) return `expected ${size} results`;
+    const other = results.find((r) => r.outcome !== "invited");
+    return other ? `outcome ${other.outcome} for a new address` : null;
+  };
+
+  const baselines = [
+    {
+      key: "const",
+      name: "baseline: constant",
+      kind: "read",
+      async prepare(db) {
+        const users = await sampleUsers(db, 1);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/const", userId: u })) };
+      },
+    },
+    {
+      key: "select",
+      name: "baseline: SELECT by PK",
+      kind: "read",
+      async prepare(db) {
+        const users = await sampleUsers(db, 2);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/select", userId: u })) };
+      },
+    },
+    {
+      key: "insert",
+      name: "baseline: INSERT",
+      kind: "write",
+      async prepare(db) {
+        const users = await sampleUsers(db, 3);
+        return {
+          users,
+          next: cycle(users, (u) => ({ method: "POST", path: "/insert", userId: u, headers: JSON_BODY, body: "{}" })),
+        };
+      },
+    },
+  ];
+
+  const endpoints = [
+    {
+      key: "me",
+      name: "GET /v1/me",
+      route: ["get", "/v1/me"],
+      kind: "read",
+      async prepare(db) {
+        const users = await sampleUsers(db, 11);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/v1/me", userId: u })) };
+      },
+    },
+    {
+      key: "me_invites",
+      name: "GET /v1/me/invites",
+      route: ["get", "/v1/me/invites"],
+      kind: "read",
+      async prepare(db) {
+        // Bench users have a few pending invites each (the accept pool): a non-empty banner feed.
+        const users = await sampleUsers(db, 12);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/v1/me/invites", userId: u })) };
+      },
+      validate: (body) => (Array.isArray(body?.data) && body.data.length > 0 ? null : "empty banner feed"),
+    },
+    {
+      key: "members",
+      name: "GET /v1/organizations/{id}/members (page of 50)",
+      route: ["get", "/v1/organizations/{orgId}/members"],
+      kind: "read",
+      async prepare(db) {
+        // Members (not guests) of the 80-member organizations: a full page and a next cursor.
+        const pairs = shuffle(
+          await rows(
+            db,
+            `SELECT ou.organization_id AS org, ou.user_id AS user FROM organization_users ou
+             WHERE ou.role != 'guest' AND ou.organization_id IN (
+               SELECT organization_id FROM organization_users WHERE organization_id LIKE 'org_bench_%'
+               GROUP BY organization_id HAVING count(*) >= ?)`,
+            LARGE_ORG,
+          ),
+          13,
+        ).slice(0, readers);
+        return {
+          users: pairs.map((p) => p.user),
+          next: cycle(pairs, (p) => ({
+            method: "GET",
+            path: `/v1/organizations/${p.org}/members?limit=50`,
+            userId: p.user,
+          })),
+        };
+      },
+      validate: (body) =>
+        body?.data?.length === 50 && typeof body.nextCursor === "string" ? null : "expected a full page of 50",
+    },
+    {
+      key: "invite_1",
+      name: "POST /v1/organizations/{id}/invites (1 address)",
+      route: ["post", "/v1/organizations/{orgId}/invites"],
+      kind: "write",
+      async prepare(db) {
+        const pairs = await inviters(db);
+        return { users: pairs.map((p) => p.user), next: cycle(pairs, inviteRequest(1)) };
+      },
+      validate: allInvited(1),
+    },
+    {
+      key: "invite_50",
+      name: "POST /v1/organizations/{id}/invites (50 addresses)",
+      route: ["post", "/v1/organizations/{orgId}/invites"],
+      kind: "write",
+      async prepare(db) {
+        const pairs = shuffle(await inviters(db), 14);
+        return { users: pairs.map((p) => p.user), next: cycle(pairs, inviteRequest(50)) };
+      },
+      validate: allInvited(50),
+    },
+    {
+      key: "accept",
+      name: "POST /v1/invites/{id}/accept",
+      route: ["post", "/v1/invites/{inviteId}/accept"],
+      kind: "write",
+      finite: true,
+      async prepare(db) {
+        // Each request accepts a different pending invite, addressed to the caller's verified
+        // primary address (seeded as the accept pool; 1 in 5 is a project invite).
+        const pool = shuffle(
+          await rows(
+            db,
+            `SELECT i.id, a.id AS user FROM invites i JOIN admins a ON a.email = i.email
+             WHERE i.id LIKE 'inv_bench_pool_%' AND i.status = 'pending' AND i.expires_at > ?`,
+            Date.now() + 3_600_000,
+          ),
+          15,
+        );
+        const pick = once(pool, (row) => ({ method: "POST", path: `/v1/invites/${row.id}/accept`, userId: row.user }));
+        return { users: pool.map((r) => r.user), next: pick.next, remaining: pick.remaining, poolSize: pool.length };
+      },
+      validate: (body) => (body?.organization?.id ? null : "no organization in the accept response"),
+    },
+    {
+      key: "resend",
+      name: "POST /v1/invites/{id}/resend",
+      route: ["post", "/v1/invites/{inviteId}/resend"],
+      kind: "write",
+      async prepare(db) {
+        // Pending invites to outside addresses (1 in 10 past expires_at), resent by their inviter
+        // (the organization's owner); each invite comes round at most once per run in practice.
+        const pool = shuffle(
+          await rows(
+            db,
+            `SELECT id, invited_by AS user FROM invites
+             WHERE id LIKE 'inv_bench_ext_%' AND status IN ('pending', 'expired')`,
+          ),
+          16,
+        );
+        return {
+          users: pool.map((r) => r.user),
+          next: cycle(pool, (row) => ({ method: "POST", path: `/v1/invites/${row.id}/resend`, userId: row.user })),
+        };
+      },
+      validate: (body) => (body?.id ? null : "no invite in the resend response"),
+    },
+  ];
+  return { baselines, endpoints };
+}

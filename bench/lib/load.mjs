@@ -1,0 +1,106 @@
+// Load (autocannon, programmatic) and the D1 probe (sequential fetches against the counting Worker).
+import autocannon from "autocannon";
+
+/**
+ * Runs autocannon against `url` for `seconds`, every request from `next()` (rotating users and
+ * targets). A finite pool that runs dry stops the run early (reported as `exhausted`).
+ */
+export function load({ url, connections, seconds, next, authorization }) {
+  return new Promise((resolve, reject) => {
+    let exhausted = false;
+    let instance;
+    const fallback = { method: "GET", path: "/healthz", headers: {} };
+    const options = {
+      url: url.origin,
+      connections,
+      duration: seconds,
+      pipelining: 1,
+      timeout: 30,
+      requests: [
+        {
+          setupRequest(request) {
+            const r = next();
+            if (r === null) {
+              // Keep the connections busy with a cheap request while the run stops; counted apart.
+              if (!exhausted) {
+                exhausted = true;
+                setImmediate(() => instance.stop());
+              }
+              return { ...request, ...fallback };
+            }
+            return {
+              ...request,
+              method: r.method,
+              path: r.path,
+              headers: { ...r.headers, Authorization: authorization(r.userId) },
+              body: r.body ?? undefined,
+            };
+          },
+        },
+      ],
+    };
+    instance = autocannon(options, (error, result) => {
+      if (error) reject(error);
+      else resolve({ ...summarize(result), exhausted });
+    });
+  });
+}
+
+function summarize(result) {
+  return {
+    rps: Math.round(result.requests.average * 10) / 10,
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    requests: result.requests.total,
+    duration_s: result.duration,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])),
+  };
+}
+
+/**
+ * Sends `count` requests one after another through the counting Worker and reads the D1 headers.
+ * Every response must be 2xx and pass the endpoint's own check (e.g. "every address invited").
+ */
+export async function probe({ url, count, next, authorization, validate }) {
+  const trips = [];
+  const statements = [];
+  const writeTrips = [];
+  const failures = [];
+  for (let i = 0; i < count; i++) {
+    const r = next();
+    if (r === null) break;
+    const response = await fetch(new URL(r.path, url), {
+      method: r.method,
+      headers: { ...r.headers, Authorization: authorization(r.userId) },
+      body: r.body,
+    });
+    const text = await response.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: reported below when it matters
+    }
+    if (response.status < 200 || response.status > 299) {
+      failures.push(`${r.method} ${r.path} -> ${response.status} ${text.slice(0, 300)}`);
+      continue;
+    }
+    const problem = validate?.(body) ?? null;
+    if (problem !== null) failures.push(`${r.method} ${r.path} -> ${response.status}: ${problem}`);
+    const t = response.headers.get("x-d1-round-trips");
+    const s = response.headers.get("x-d1-statements");
+    const w = response.headers.get("x-d1-write-round-trips");
+    if (t !== null) trips.push(Number(t));
+    if (s !== null) statements.push(Number(s));
+    if (w !== null) writeTrips.push(Number(w));
+  }
+  return { trips: spread(trips), statements: spread(statements), writeTrips: spread(writeTrips), failures };
+}
+
+function spread(values) {
+  if (values.length === 0) return null;
+  return { min: Math.min(...values), max: Math.max(...values) };
+}

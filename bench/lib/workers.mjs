@@ -1,0 +1,171 @@
+// Builds the real Worker bundle and the bench Workers with `wrangler deploy --dry-run`, and runs
+// them on Miniflare directly (no `wrangler dev`): one workerd process, one local D1 shared by all.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Log, LogLevel, Miniflare } from "miniflare";
+
+const run = promisify(execFile);
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+/** The D1 database every bench Worker binds as DB (one Durable Object, so one SQLite file). */
+const DB_ID = "roster-bench";
+/** The expiry job runs against its own database, so the purge does not disturb the endpoint data. */
+const PURGE_DB_ID = "roster-bench-purge";
+
+const WRANGLER_ENV = {
+  ...process.env,
+  CI: "true",
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  NO_COLOR: "1",
+};
+
+/** `wrangler deploy --dry-run --outdir`: the exact bundle `wrangler deploy` would upload. */
+export async function buildBundle(configPath, outdir) {
+  const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
+  try {
+    await run(wrangler, ["deploy", "--dry-run", "--config", configPath, "--outdir", outdir], {
+      cwd: ROOT,
+      env: WRANGLER_ENV,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    throw new Error(`wrangler build of ${path.relative(ROOT, configPath)} failed:\n${error.stderr || error.stdout}`);
+  }
+  return path.join(outdir, "index.js");
+}
+
+/** The root wrangler.toml as wrangler reads it: vars, compatibility date and flags. */
+export async function readRootConfig() {
+  const { unstable_readConfig } = await import("wrangler");
+  const config = unstable_readConfig({ config: path.join(ROOT, "wrangler.toml") }, { hideWarnings: true });
+  return {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags ?? [],
+    vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, String(v)])),
+  };
+}
+
+// Delivery is off the request path on Cloudflare (the consumer runs in its own invocation), so
+// the bench drains the email queue with a consumer that only acks: the API's cost is the send.
+const SINK = `export default { async queue(batch) { batch.ackAll(); } };`;
+
+/**
+ * Starts workerd with:
+ *  - `roster`          the real bundle, production vars, no counting (throughput is measured here)
+ *  - `roster-counted`  the same bundle with BENCH_COUNT_D1 = "1" (D1 round trips are read here)
+ *  - `baseline`        bench/baseline (constant / one SELECT / one INSERT)
+ *  - `purge`           bench/purge (the expiry job, on its own database), when built
+ *  - `sink`            the email queue's consumer, acking everything
+ * Each HTTP Worker gets its own socket on 127.0.0.1 (unsafeDirectSockets), so all are reached the
+ * same way, without Miniflare's entry Worker in the path.
+ */
+export async function startWorkers({
+  rosterScript,
+  baselineScript,
+  purgeScript,
+  rootConfig,
+  bindings,
+  verbose,
+  inspector,
+}) {
+  const common = {
+    modules: true,
+    compatibilityDate: rootConfig.compatibilityDate,
+    compatibilityFlags: rootConfig.compatibilityFlags,
+  };
+  const direct = [{ host: "127.0.0.1", port: 0 }];
+  const rosterBindings = { ...rootConfig.vars, ...bindings };
+  const roster = (name, extra) => ({
+    ...common,
+    name,
+    scriptPath: rosterScript,
+    modulesRoot: path.dirname(rosterScript),
+    d1Databases: { DB: DB_ID },
+    queueProducers: { EMAIL_QUEUE: "roster-email" },
+    bindings: { ...rosterBindings, ...extra },
+    unsafeDirectSockets: direct,
+  });
+  const workers = [
+    roster("roster", {}),
+    roster("roster-counted", { BENCH_COUNT_D1: "1" }),
+    {
+      ...common,
+      name: "baseline",
+      scriptPath: baselineScript,
+      modulesRoot: path.dirname(baselineScript),
+      d1Databases: { DB: DB_ID },
+      bindings: { CLERK_JWT_KEY: bindings.CLERK_JWT_KEY },
+      unsafeDirectSockets: direct,
+    },
+    {
+      ...common,
+      name: "sink",
+      script: SINK,
+      queueConsumers: { "roster-email": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    },
+  ];
+  if (purgeScript) {
+    workers.push({
+      ...common,
+      name: "purge",
+      scriptPath: purgeScript,
+      modulesRoot: path.dirname(purgeScript),
+      d1Databases: { DB: PURGE_DB_ID },
+      bindings: rosterBindings,
+      unsafeDirectSockets: direct,
+    });
+  }
+  const mf = new Miniflare({
+    workers,
+    host: "127.0.0.1",
+    port: 0,
+    d1Persist: false,
+    // No network: the placeholder request.cf instead of fetching Cloudflare's.
+    cf: false,
+    // --profile: V8's inspector on a free port (CPU profiles of each isolate).
+    ...(inspector ? { inspectorPort: 0 } : {}),
+    log: new Log(verbose ? LogLevel.INFO : LogLevel.WARN),
+    // The Worker logs to stdout; the bench keeps the terminal for its table unless --verbose.
+    handleRuntimeStdio(stdout, stderr) {
+      if (verbose) {
+        stdout.pipe(process.stdout);
+        stderr.pipe(process.stderr);
+      } else {
+        stdout.resume();
+        stderr.on("data", (chunk) => {
+          const text = String(chunk);
+          if (/error|uncaught/i.test(text)) process.stderr.write(text);
+        });
+      }
+    },
+  });
+  await mf.ready;
+  const urls = {
+    roster: await mf.unsafeGetDirectURL("roster"),
+    counted: await mf.unsafeGetDirectURL("roster-counted"),
+    baseline: await mf.unsafeGetDirectURL("baseline"),
+    purge: purgeScript ? await mf.unsafeGetDirectURL("purge") : null,
+  };
+  for (const [name, url] of Object.entries(urls)) {
+    if (url !== null && url.hostname !== "127.0.0.1") throw new Error(`${name} is not on 127.0.0.1: ${url}`);
+  }
+  return {
+    mf,
+    urls,
+    db: await mf.getD1Database("DB", "roster"),
+    purgeDb: purgeScript ? await mf.getD1Database("DB", "purge") : null,
+  };
+}
+
+/** The workerd version Miniflare runs (the `workerd` package it depends on). */
+export async function workerdVersion() {
+  try {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, "node_modules/workerd/package.json"), "utf8"));
+    return pkg.version;
+  } catch {
+    return "unknown";
+  }
+}

@@ -1,0 +1,367 @@
+#!/usr/bin/env node
+// `npm run bench` — throughput, latency and D1 round trips of Roster's endpoints, each against a
+// baseline Worker measured in the same run. See BENCHMARKS.md.
+//
+//   npm run bench                  full run (~5 min on 2 cores): writes bench/results/latest.json
+//                                  and the figures block of BENCHMARKS.md
+//   npm run bench -- --smoke       CI: small data, ~1 s per endpoint; exits non-zero when any
+//                                  endpoint answers non-2xx or the harness breaks; writes
+//                                  bench/results/smoke.json (git-ignored)
+//   npm run bench -- --only=me,accept   a subset (writes bench/results/partial.json)
+//   --profile                      V8 CPU profiles of the Worker and of D1's object during each
+//                                  measured run (bench/results/profiles/, git-ignored), top frames
+//                                  printed; the figures of a profiled run are not comparable
+//   --verbose                      the Worker's own log on the terminal
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { definitions } from "./lib/endpoints.mjs";
+import { load, probe } from "./lib/load.mjs";
+import {
+  cpuDelta,
+  cpuSnapshot,
+  inspectorTargets,
+  saveProfile,
+  startProfiles,
+  summarizeProfile,
+} from "./lib/profile.mjs";
+import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
+import { benchmarksBlock, purgeLines, terminalTable } from "./lib/report.mjs";
+import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements, tableCounts } from "./lib/seed.mjs";
+import { createSigner } from "./lib/tokens.mjs";
+import { buildBundle, ROOT, readRootConfig, startWorkers, workerdVersion } from "./lib/workers.mjs";
+
+const MODES = {
+  // 2 cores: 10 endpoints+baselines × (2 s warm-up + 10 s) plus the baselines again at the end,
+  // seeding and the purge stay well under 10 minutes.
+  full: { connections: 50, seconds: 10, warmupSeconds: 2, probeCount: 20, readers: 2_000, purgeInvites: 100_000 },
+  smoke: { connections: 4, seconds: 1, warmupSeconds: 0, probeCount: 3, readers: 100, purgeInvites: 2_000 },
+};
+const TARGETS = { readRatio: 0.8, writeRatio: 0.6, maxRoundTrips: 3 };
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    only: { type: "string" },
+    verbose: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+  },
+});
+const mode = args.smoke ? "smoke" : "full";
+const cfg = MODES[mode];
+const only = args.only ? new Set(args.only.split(",").map((s) => s.trim())) : null;
+
+const log = (line) => process.stdout.write(`${line}\n`);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main() {
+  const started = Date.now();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "roster-bench-"));
+  const failures = [];
+  let workers = null;
+  try {
+    log(`roster bench (${mode}) — building bundles…`);
+    const [rosterScript, baselineScript, purgeScript] = await Promise.all([
+      buildBundle(path.join(ROOT, "wrangler.toml"), path.join(tmp, "roster")),
+      buildBundle(path.join(ROOT, "bench/baseline/wrangler.toml"), path.join(tmp, "baseline")),
+      buildPurgeWorker(tmp),
+    ]);
+    const signer = await createSigner();
+    const rootConfig = await readRootConfig();
+    workers = await startWorkers({
+      rosterScript,
+      baselineScript,
+      purgeScript: purgeScript.script,
+      rootConfig,
+      bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
+      verbose: args.verbose,
+      inspector: args.profile,
+    });
+    const { urls, db } = workers;
+
+    // Seed.
+    const now = Date.now();
+    const seedStart = Date.now();
+    await applyMigrations(db, await readMigrations());
+    await runStatements(db, seedStatements(SIZES[mode], now));
+    const seed = { ms: Date.now() - seedStart, rows: await tableCounts(db) };
+    log(`seeded in ${seconds(seed.ms)}: ${JSON.stringify(seed.rows)}`);
+
+    // Which endpoints exist: the OpenAPI document is generated from the route table.
+    const openapi = await (await fetch(new URL("/openapi.json", urls.roster))).json();
+    const exists = ([method, route]) => openapi.paths?.[route]?.[method] !== undefined;
+
+    const runTag = Date.now().toString(36);
+    const { baselines, endpoints } = definitions({ readers: cfg.readers, runTag });
+    const selected = (e) => only === null || only.has(e.key);
+
+    /** Probe (counted Worker) -> warm-up -> measured run, for one endpoint or baseline. */
+    const measure = async (def, url, countedUrl) => {
+      const fixtures = await def.prepare(db);
+      await signer.sign(new Set(fixtures.users));
+      const authorization = signer.authorization;
+      let d1 = null;
+      const checked = await probe({
+        url: countedUrl ?? url,
+        count: cfg.probeCount,
+        next: fixtures.next,
+        authorization,
+        validate: def.validate,
+      });
+      failures.push(...checked.failures.map((f) => `${def.name}: ${f}`));
+      if (countedUrl) {
+        d1 = { trips: checked.trips, statements: checked.statements, writeTrips: checked.writeTrips };
+        if (checked.trips === null && checked.failures.length === 0) {
+          failures.push(`${def.name}: no x-d1-round-trips header (is the counting hook in the router?)`);
+        }
+      }
+      if (cfg.warmupSeconds > 0) {
+        await load({
+          url,
+          connections: cfg.connections,
+          seconds: cfg.warmupSeconds,
+          next: fixtures.next,
+          authorization,
+        });
+      }
+      const stopProfiles = args.profile ? await startProfiling(def, countedUrl === null) : null;
+      const cpuBefore = safeCpu();
+      const result = await load({
+        url,
+        connections: cfg.connections,
+        seconds: cfg.seconds,
+        next: fixtures.next,
+        authorization,
+      });
+      const cpuAfter = safeCpu();
+      const cpu = cpuBefore && cpuAfter ? cpuDelta(cpuBefore, cpuAfter) : null;
+      if (cpu) {
+        // CPU per request is steadier than rps on a shared machine: it does not depend on who
+        // else is using the cores.
+        cpu.workerd_ms_per_request = Math.round((cpu.workerd_ms / Math.max(result.requests, 1)) * 1000) / 1000;
+        result.cpu = cpu;
+      }
+      if (stopProfiles) await stopProfiles();
+      if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+        failures.push(
+          `${def.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load ` +
+            `(status codes ${JSON.stringify(result.statusCodes)})`,
+        );
+      }
+      if (result.exhausted) {
+        log(`  ! ${def.name}: fixture pool ran out after ${result.duration_s} s (pool ${fixtures.poolSize})`);
+      }
+      log(
+        `  ${def.name}: ${result.rps} rps, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms` +
+          (d1?.trips ? `, D1 ${d1.trips.max} trips / ${d1.statements.max} statements` : ""),
+      );
+      return { result, d1, poolSize: fixtures.poolSize ?? null };
+    };
+
+    /** Profiles the isolate serving `def` and D1's object (the SQLite side of every query). */
+    const startProfiling = async (def, isBaseline) => {
+      const worker = isBaseline ? "core:user:baseline" : "core:user:roster";
+      const targets = await inspectorTargets(workers.mf, new RegExp(`^${worker}$|d1`, "i"));
+      const stop = await startProfiles(targets);
+      return async () => {
+        const dir = path.join(ROOT, "bench/results/profiles");
+        await mkdir(dir, { recursive: true });
+        for (const { target, profile } of await stop()) {
+          const name = `${def.key}.${target.replace(/[^a-z0-9]+/gi, "_")}`;
+          await saveProfile(path.join(dir, `${name}.cpuprofile`), profile);
+          const summary = summarizeProfile(profile, 12);
+          log(
+            `    profile ${target}: busy ${summary.busy_ms} ms of ${summary.total_ms} ms (bench/results/profiles/${name}.cpuprofile)`,
+          );
+          for (const row of summary.top) log(`      ${String(row.share).padStart(5)} %  ${row.ms} ms  ${row.frame}`);
+        }
+      };
+    };
+
+    const baselineRuns = {};
+    const runBaselines = async (pass) => {
+      for (const b of baselines) {
+        const { result } = await measure(b, urls.baseline, null);
+        baselineRuns[b.key] = [...(baselineRuns[b.key] ?? []), { pass, ...result }];
+      }
+    };
+    log("baselines…");
+    await runBaselines("start");
+
+    log("endpoints…");
+    const measured = [];
+    const missing = [];
+    for (const e of endpoints) {
+      if (!selected(e)) continue;
+      if (!exists(e.route)) {
+        missing.push(e.name);
+        log(`  ${e.name}: not in /openapi.json — skipped`);
+        continue;
+      }
+      measured.push({ def: e, ...(await measure(e, urls.roster, urls.counted)) });
+    }
+
+    if (mode === "full") {
+      log("baselines again (drift)…");
+      await runBaselines("end");
+    }
+
+    log("expiry job…");
+    const purge = await runPurge({ workers, purgeScript, invites: cfg.purgeInvites, now });
+    if (purge?.error) failures.push(`expiry job: ${purge.error}`);
+    for (const line of purgeLines(purge)) log(`  ${line}`);
+
+    // Figures.
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const baselineFigures = Object.fromEntries(
+      baselines.map((b) => {
+        const runs = baselineRuns[b.key];
+        return [
+          b.key,
+          {
+            name: b.name,
+            route: b.key,
+            rps: Math.round(mean(runs.map((r) => r.rps)) * 10) / 10,
+            p50_ms: mean(runs.map((r) => r.p50_ms)),
+            p99_ms: mean(runs.map((r) => r.p99_ms)),
+            workerd_cpu_ms_per_request: runs[0].cpu?.workerd_ms_per_request ?? null,
+            runs: runs.map(({ pass, rps, p50_ms, p99_ms }) => ({ pass, rps, p50_ms, p99_ms })),
+          },
+        ];
+      }),
+    );
+    const drifts = Object.values(baselineRuns)
+      .filter((runs) => runs.length > 1)
+      .map((runs) => (Math.abs(runs[1].rps - runs[0].rps) / runs[0].rps) * 100);
+    const byKey = Object.fromEntries(measured.map((m) => [m.def.key, m]));
+    const endpointFigures = measured.map(({ def, result, d1, poolSize }) => {
+      const baselineRoute = def.kind === "read" ? "select" : "insert";
+      const baseline = baselineFigures[baselineRoute].rps;
+      const ratio = baseline > 0 ? Math.round((result.rps / baseline) * 100) / 100 : null;
+      const ratioTarget = def.kind === "read" ? TARGETS.readRatio : TARGETS.writeRatio;
+      const trips = d1?.trips?.max ?? null;
+      const verdicts = [];
+      if (ratio !== null && ratio < ratioTarget) verdicts.push(`ratio ${ratio} < ${ratioTarget}`);
+      if (trips !== null && trips > TARGETS.maxRoundTrips)
+        verdicts.push(`${trips} round trips > ${TARGETS.maxRoundTrips}`);
+      if (def.key === "accept" && d1?.writeTrips && (d1.writeTrips.min !== 1 || d1.writeTrips.max !== 1)) {
+        verdicts.push(`${d1.writeTrips.min}–${d1.writeTrips.max} write round trips, not exactly 1 batch`);
+      }
+      if (def.key === "invite_50" && byKey.invite_1?.d1?.trips && trips > byKey.invite_1.d1.trips.max) {
+        verdicts.push(`more round trips (${trips}) than a 1-address invite (${byKey.invite_1.d1.trips.max})`);
+      }
+      return {
+        name: def.name,
+        key: def.key,
+        kind: def.kind,
+        rps: result.rps,
+        p50_ms: result.p50_ms,
+        p99_ms: result.p99_ms,
+        baseline,
+        baseline_route: baselineRoute,
+        ratio,
+        ratio_target: ratioTarget,
+        d1_round_trips: trips,
+        d1_statements: d1?.statements?.max ?? null,
+        d1_write_round_trips: d1?.writeTrips?.max ?? null,
+        d1_round_trips_range: d1?.trips ? [d1.trips.min, d1.trips.max] : null,
+        d1_statements_range: d1?.statements ? [d1.statements.min, d1.statements.max] : null,
+        workerd_cpu_ms_per_request: result.cpu?.workerd_ms_per_request ?? null,
+        cpu: result.cpu ?? null,
+        requests: result.requests,
+        non2xx: result.non2xx,
+        pool: poolSize,
+        pool_exhausted: result.exhausted,
+        verdicts,
+      };
+    });
+
+    const [miniflarePkg, autocannonPkg] = await Promise.all(
+      ["miniflare", "autocannon"].map(async (name) =>
+        JSON.parse(await readFile(path.join(ROOT, "node_modules", name, "package.json"), "utf8")),
+      ),
+    );
+    const results = {
+      date: new Date().toISOString(),
+      mode,
+      config: {
+        connections: cfg.connections,
+        seconds: cfg.seconds,
+        warmup_seconds: cfg.warmupSeconds,
+        probe_requests: cfg.probeCount,
+        distinct_readers: cfg.readers,
+        targets: TARGETS,
+      },
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model?.trim() ?? "unknown",
+        memory_gb: Math.round(os.totalmem() / 2 ** 30),
+        os: `${os.type()} ${os.release()} ${os.arch()}`,
+        node: process.version,
+        workerd: await workerdVersion(),
+        miniflare: miniflarePkg.version,
+        autocannon: autocannonPkg.version,
+      },
+      seed,
+      tokens_signed: signer.count(),
+      baselines: Object.values(baselineFigures),
+      baseline_drift_pct: drifts.length > 0 ? Math.round(Math.max(...drifts) * 10) / 10 : null,
+      endpoints: endpointFigures,
+      missing,
+      purge,
+      failures,
+      total_seconds: Math.round((Date.now() - started) / 1000),
+    };
+
+    log("");
+    log(terminalTable(results));
+    log("");
+    for (const line of purgeLines(purge)) log(line);
+    log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);
+
+    const file = mode === "smoke" ? "smoke.json" : only ? "partial.json" : "latest.json";
+    await mkdir(path.join(ROOT, "bench/results"), { recursive: true });
+    await writeFile(path.join(ROOT, "bench/results", file), `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote bench/results/${file}`);
+    if (file === "latest.json") {
+      await updateBenchmarksMd(results);
+      log("updated BENCHMARKS.md");
+    }
+  } catch (error) {
+    failures.push(`harness: ${error.stack ?? error}`);
+  } finally {
+    await workers?.mf.dispose().catch(() => {});
+    await rm(tmp, { recursive: true, force: true });
+  }
+  if (failures.length > 0) {
+    log(`\nFAILED (${failures.length}):`);
+    for (const f of failures) log(`  - ${f}`);
+    process.exitCode = 1;
+  }
+}
+
+/** Thread CPU times from /proc (Linux); elsewhere the bench runs without them. */
+function safeCpu() {
+  try {
+    return cpuSnapshot();
+  } catch {
+    return null;
+  }
+}
+
+const START = "<!-- bench:results:start -->";
+const END = "<!-- bench:results:end -->";
+
+/** Replaces the generated block of BENCHMARKS.md; the hand-written text around it stays. */
+async function updateBenchmarksMd(results) {
+  const file = path.join(ROOT, "BENCHMARKS.md");
+  const text = existsSync(file) ? await readFile(file, "utf8") : `# Benchmarks\n\n${START}\n${END}\n`;
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error("BENCHMARKS.md lacks the bench:results markers");
+  await writeFile(file, `${text.slice(0, a + START.length)}\n${benchmarksBlock(results)}\n${text.slice(b)}`);
+}
+
+await main();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { errorResponse } from "../workers/api/router";
 import { ApiError } from "../workers/core/errors";
 import { BASE, call, expectProblem, seedOrg, seedUser, uid } from "./helpers";
@@ -164,8 +164,13 @@ describe("problem+json", () => {
   });
 
   it("a crash is a 500 problem with the request id and no message or stack", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const error = new Error("secret detail: database password is hunter2");
     const response = errorResponse(error, "req-123", new Request(`${BASE}/v1/organizations`));
+    // The detail and stack go to the log only, under the same request id.
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('"requestId":"req-123"'));
+    expect(String(log.mock.calls[0]?.[0])).toContain("hunter2");
+    log.mockRestore();
     expect(response.status).toBe(500);
     expect(response.headers.get("Content-Type")).toContain("application/problem+json");
     const text = await response.text();
@@ -176,7 +181,9 @@ describe("problem+json", () => {
   });
 
   it("a thrown non-Error value is a 500 too", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const response = errorResponse({ weird: true }, "req-456", new Request(`${BASE}/x`));
+    log.mockRestore();
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ code: "INTERNAL", requestId: "req-456" });
   });
@@ -185,5 +192,31 @@ describe("problem+json", () => {
     const response = errorResponse(new ApiError("LAST_OWNER", "no"), "req-789", new Request(`${BASE}/x`));
     expect(response.status).toBe(409);
     expect(await response.json()).toMatchObject({ code: "LAST_OWNER", detail: "no", requestId: "req-789" });
+  });
+});
+
+describe("/openapi.json", () => {
+  it("documents the organization, member and project routes with their bodies and error codes", async () => {
+    const doc = (await call("GET", "/openapi.json")).body;
+    const member = doc.paths["/v1/organizations/{orgId}/members/{userId}"];
+    expect(Object.keys(member).sort()).toEqual(["delete", "patch"]);
+    expect(member.patch.responses["409"].description).toContain("LAST_OWNER");
+    expect(member.patch.responses["403"].description).toContain("ROLE_ABOVE_OWN");
+    const create = doc.paths["/v1/organizations"].post;
+    expect(create.responses["201"]).toBeDefined();
+    expect(create.responses["409"].description).toContain("SLUG_TAKEN");
+    expect(JSON.stringify(create.requestBody)).toContain("slug");
+    for (const path of [
+      "/v1/organizations/{orgId}",
+      "/v1/organizations/{orgId}/members",
+      "/v1/organizations/{orgId}/projects",
+      "/v1/projects/{projectId}",
+      "/v1/projects/{projectId}/members",
+      "/v1/projects/{projectId}/members/{userId}",
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const list = doc.paths["/v1/organizations"].get;
+    expect(list.parameters.map((p: { name: string }) => p.name).sort()).toEqual(["cursor", "limit"]);
   });
 });

@@ -39,6 +39,9 @@ export function spyQueue(): SpyQueue {
 
 export interface TripCounter {
   trips: number;
+  /** Awaited before each batch() (its 0-based index in this request): lets a test run requests in lockstep. */
+  beforeBatch?: (index: number) => Promise<void>;
+  batches?: number;
 }
 
 const INNER = Symbol("inner");
@@ -73,9 +76,12 @@ const unwrap = (s: D1PreparedStatement) => (s as unknown as { [INNER]: D1Prepare
 export function countingDb<T extends D1Database | D1DatabaseSession>(db: T, counter: TripCounter): T {
   const wrapped = {
     prepare: (sql: string) => wrapStatement(db.prepare(sql), counter),
-    batch: (statements: D1PreparedStatement[]) => {
+    batch: async (statements: D1PreparedStatement[]) => {
       counter.trips++;
-      return db.batch(statements.map(unwrap));
+      const index = counter.batches ?? 0;
+      counter.batches = index + 1;
+      await counter.beforeBatch?.(index);
+      return await db.batch(statements.map(unwrap));
     },
     withSession: (bookmark?: string) =>
       countingDb((db as D1Database).withSession(bookmark as D1SessionBookmark), counter),
@@ -98,6 +104,22 @@ export interface ApiOptions {
   counter?: TripCounter;
   /** Extra env vars (e.g. a low RATE_LIMIT_*). */
   vars?: Record<string, string>;
+}
+
+/** A barrier: `wait()` resolves once it has been called `n` times. */
+export function barrier(n: number): { wait: () => Promise<void> } {
+  let arrived = 0;
+  let release: () => void = () => {};
+  const open = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    wait: () => {
+      arrived++;
+      if (arrived >= n) release();
+      return open;
+    },
+  };
 }
 
 export function randomIp(): string {

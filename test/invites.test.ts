@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
-import { api, auditRows, invite, inviteRow, seedInvite, spyQueue } from "./invite-helpers";
+import { api, auditRows, barrier, invite, inviteRow, seedInvite, spyQueue } from "./invite-helpers";
 
 const mail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
@@ -197,6 +197,34 @@ describe("POST /v1/organizations/{orgId}/invites", () => {
     expect(outcomes.filter((o) => o === "already_invited")).toHaveLength(9);
     const ids = new Set(responses.map((r) => r.body.results[0].invite.id));
     expect(ids.size).toBe(1);
+    const rows = await env.DB.prepare("SELECT id FROM invites WHERE organization_id = ? AND email = ?")
+      .bind(org.id, email)
+      .all();
+    expect(rows.results).toHaveLength(1);
+    expect(queues.flatMap((q) => q.messages)).toHaveLength(1);
+    expect(await auditRows(org.id, "invite.created")).toHaveLength(1);
+  });
+
+  it("in lockstep (all read before any writes), 10 identical requests still make one invite: ON CONFLICT on the partial index", async () => {
+    const owner = await seedUser();
+    const org = await seedOrg(owner.id);
+    const email = mail("lockstep");
+    const writes = barrier(10);
+    const queues = Array.from({ length: 10 }, () => spyQueue());
+    const responses = await Promise.all(
+      queues.map((queue) =>
+        api("POST", `/v1/organizations/${org.id}/invites`, {
+          as: owner.id,
+          body: { emails: [email] },
+          queue,
+          // The write batch (index 1) waits until every request has done its read batch.
+          counter: { trips: 0, beforeBatch: (i) => (i === 1 ? writes.wait() : Promise.resolve()) },
+        }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(responses.filter((r) => r.body.results[0].outcome === "invited")).toHaveLength(1);
+    expect(new Set(responses.map((r) => r.body.results[0].invite.id)).size).toBe(1);
     const rows = await env.DB.prepare("SELECT id FROM invites WHERE organization_id = ? AND email = ?")
       .bind(org.id, email)
       .all();

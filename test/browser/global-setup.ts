@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,6 +163,9 @@ export default async function setup(project: TestProject) {
       }
     }
     log.end();
+    // Kept beside the JSON reports: when a browser test fails, the Worker's side of the story.
+    mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    copyFileSync(logFile, join(ROOT, "test-results", "browser-wrangler.log"));
     rmSync(dir, { recursive: true, force: true });
   };
 

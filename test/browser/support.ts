@@ -163,7 +163,12 @@ export async function inviteToken(orgName: string, timeoutMs = 30_000): Promise<
       }
       if (seen.get(token) === orgName) return token;
     }
-    if (Date.now() > deadline) throw new Error(`no invite email for ${orgName} in the Worker's log`);
+    if (Date.now() > deadline) {
+      const tail = log.split("\n").slice(-30).join("\n");
+      throw new Error(
+        `no invite email for ${orgName} in the Worker's log after ${timeoutMs} ms (${seen.size} other invite links seen)\n${tail}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
 }

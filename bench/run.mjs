@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { definitions } from "./lib/endpoints.mjs";
+import { json, request } from "./lib/http.mjs";
 import { load, probe } from "./lib/load.mjs";
 import {
   cpuDelta,
@@ -90,7 +91,7 @@ async function main() {
     log(`seeded in ${seconds(seed.ms)}: ${JSON.stringify(seed.rows)}`);
 
     // Which endpoints exist: the OpenAPI document is generated from the route table.
-    const openapi = await (await fetch(new URL("/openapi.json", urls.roster))).json();
+    const openapi = json((await request(new URL("/openapi.json", urls.roster))).text) ?? {};
     const exists = ([method, route]) => openapi.paths?.[route]?.[method] !== undefined;
 
     const runTag = Date.now().toString(36);
@@ -187,8 +188,12 @@ async function main() {
         baselineRuns[b.key] = [...(baselineRuns[b.key] ?? []), { pass, ...result }];
       }
     };
-    log("baselines…");
-    await runBaselines("start");
+    // --only=purge runs the expiry job alone; other keys skip it.
+    const endpointsWanted = only === null || endpoints.some(selected);
+    if (endpointsWanted) {
+      log("baselines…");
+      await runBaselines("start");
+    }
 
     log("endpoints…");
     const measured = [];
@@ -203,21 +208,24 @@ async function main() {
       measured.push({ def: e, ...(await measure(e, urls.roster, urls.counted)) });
     }
 
-    if (mode === "full") {
+    if (mode === "full" && endpointsWanted) {
       log("baselines again (drift)…");
       await runBaselines("end");
     }
 
-    log("expiry job…");
-    const purge = await runPurge({ workers, purgeScript, invites: cfg.purgeInvites, now });
-    if (purge?.error) failures.push(`expiry job: ${purge.error}`);
-    for (const line of purgeLines(purge)) log(`  ${line}`);
+    let purge = null;
+    if (only === null || only.has("purge")) {
+      log("expiry job…");
+      purge = await runPurge({ workers, purgeScript, invites: cfg.purgeInvites, now });
+      if (purge?.error) failures.push(`expiry job: ${purge.error}`);
+      for (const line of purgeLines(purge)) log(`  ${line}`);
+    }
 
     // Figures.
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const baselineFigures = Object.fromEntries(
       baselines.map((b) => {
-        const runs = baselineRuns[b.key];
+        const runs = baselineRuns[b.key] ?? [{ rps: 0, p50_ms: 0, p99_ms: 0 }];
         return [
           b.key,
           {

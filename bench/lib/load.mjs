@@ -1,5 +1,6 @@
 // Load (autocannon, programmatic) and the D1 probe (sequential fetches against the counting Worker).
 import autocannon from "autocannon";
+import { json, request } from "./http.mjs";
 
 /**
  * Runs autocannon against `url` for `seconds`, every request from `next()` (rotating users and
@@ -72,30 +73,25 @@ export async function probe({ url, count, next, authorization, validate }) {
   for (let i = 0; i < count; i++) {
     const r = next();
     if (r === null) break;
-    const response = await fetch(new URL(r.path, url), {
+    const response = await request(new URL(r.path, url), {
       method: r.method,
       headers: { ...r.headers, Authorization: authorization(r.userId) },
       body: r.body,
     });
-    const text = await response.text();
-    let body = null;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: reported below when it matters
-    }
+    const text = response.text;
+    const body = json(text);
     if (response.status < 200 || response.status > 299) {
       failures.push(`${r.method} ${r.path} -> ${response.status} ${text.slice(0, 300)}`);
       continue;
     }
     const problem = validate?.(body) ?? null;
     if (problem !== null) failures.push(`${r.method} ${r.path} -> ${response.status}: ${problem}`);
-    const t = response.headers.get("x-d1-round-trips");
-    const s = response.headers.get("x-d1-statements");
-    const w = response.headers.get("x-d1-write-round-trips");
-    if (t !== null) trips.push(Number(t));
-    if (s !== null) statements.push(Number(s));
-    if (w !== null) writeTrips.push(Number(w));
+    const t = response.headers["x-d1-round-trips"];
+    const s = response.headers["x-d1-statements"];
+    const w = response.headers["x-d1-write-round-trips"];
+    if (t !== undefined) trips.push(Number(t));
+    if (s !== undefined) statements.push(Number(s));
+    if (w !== undefined) writeTrips.push(Number(w));
   }
   return { trips: spread(trips), statements: spread(statements), writeTrips: spread(writeTrips), failures };
 }

@@ -77,7 +77,8 @@ export function purgeLines(purge) {
   return purge.phases.map(
     (p) =>
       `${p.name}: ${p.rows.toLocaleString("en-US")} rows in ${fmt(p.ms / 1000, 2)} s (${fmt(p.rows_per_s)} rows/s), ` +
-      `${p.runs} run(s), ${fmt(p.statements_per_run, 1)} statements and ${fmt(p.round_trips_per_run, 1)} round trips per run`,
+      `${p.runs} run(s) (longest ${fmt(p.max_run_ms / 1000, 2)} s), ${fmt(p.statements_per_run, 1)} statements and ` +
+      `${fmt(p.round_trips_per_run, 1)} round trips per run`,
   );
 }
 

@@ -49,7 +49,11 @@ const INNER = Symbol("inner");
 function wrapStatement(stmt: D1PreparedStatement, counter: TripCounter): D1PreparedStatement {
   const wrapped = {
     [INNER]: stmt,
-    bind: (...values: unknown[]) => wrapStatement(stmt.bind(...values), counter),
+    bind: (...values: unknown[]) => {
+      // D1 refuses statements with more than 100 bound parameters; local SQLite would not.
+      if (values.length > 100) throw new Error(`D1 allows at most 100 bound parameters (got ${values.length})`);
+      return wrapStatement(stmt.bind(...values), counter);
+    },
     first: (...args: [string?]) => {
       counter.trips++;
       return (stmt.first as (...a: unknown[]) => unknown)(...args);
@@ -72,7 +76,10 @@ function wrapStatement(stmt: D1PreparedStatement, counter: TripCounter): D1Prepa
 
 const unwrap = (s: D1PreparedStatement) => (s as unknown as { [INNER]: D1PreparedStatement })[INNER] ?? s;
 
-/** A D1 handle (or session) that counts round trips: each batch() and each statement execution. */
+/**
+ * A D1 handle (or session) that counts round trips (each batch() and each statement execution) and
+ * enforces D1's limit of 100 bound parameters per statement.
+ */
 export function countingDb<T extends D1Database | D1DatabaseSession>(db: T, counter: TripCounter): T {
   const wrapped = {
     prepare: (sql: string) => wrapStatement(db.prepare(sql), counter),

@@ -251,6 +251,21 @@ describe("POST /v1/invites/{inviteId}/resend", () => {
     expect((await inviteRow(inv.id)).token_version).toBe(1);
   });
 
+  it("the resender becomes the inviter: an invite whose inviter was demoted is revived by an admin's resend", async () => {
+    const owner = await seedUser({ name: "Owner Name" });
+    const manager = await seedUser();
+    const invitee = await seedUser();
+    const org = await seedOrg(owner.id, { members: [{ id: manager.id, role: "manager" }] });
+    const inv = await seedInvite({ orgId: org.id, email: invitee.email, invitedBy: manager.id, role: "manager" });
+    await env.DB.prepare("UPDATE organization_users SET role = 'member' WHERE organization_id = ? AND user_id = ?")
+      .bind(org.id, manager.id)
+      .run();
+    expectProblem(await api("POST", `/v1/invites/${inv.id}/accept`, { as: invitee.id }), 403, "FORBIDDEN");
+    const res = await api("POST", `/v1/invites/${inv.id}/resend`, { as: owner.id });
+    expect(res.body.invitedBy).toEqual({ userId: owner.id, name: "Owner Name" });
+    expect((await api("POST", `/v1/invites/${inv.id}/accept`, { as: invitee.id })).status).toBe(200);
+  });
+
   it("when enqueueing fails the resend still answers 200 with delivery failed ('enqueue failed')", async () => {
     const owner = await seedUser();
     const org = await seedOrg(owner.id);

@@ -541,7 +541,9 @@ function finishedInviteError(status: InviteStatus): ApiError {
  * reset to queued, and the email queued again. Allowed for pending and expired invites (expired
  * becomes pending again); accepted → 409 INVITE_ALREADY_ACCEPTED, declined / revoked → 410.
  * Counts against the invite rate limit (it sends an email). A resend re-grants the invite's role,
- * so the caller must be allowed to grant it (ROLE_ABOVE_OWN otherwise). Two round trips.
+ * so the caller must be allowed to grant it (ROLE_ABOVE_OWN otherwise), and becomes the invite's
+ * inviter: the email names them and acceptance re-checks their role (so an admin can revive an
+ * invite whose original inviter has since been demoted). Two round trips.
  */
 export async function resendInvite(
   db: Db,
@@ -600,6 +602,7 @@ export async function resendInvite(
             email: row.email,
             fromStatus: effectiveStatus(row, now),
             tokenVersion: row.token_version + 1,
+            previousInviter: row.invited_by,
             expiresAt: iso(expiresAt),
           },
           at: now,
@@ -610,11 +613,11 @@ export async function resendInvite(
       db
         .prepare(
           `UPDATE invites SET status = 'pending', token_hash = ?, token_version = token_version + 1, expires_at = ?,
-                  updated_at = ?, delivery_status = 'queued', delivery_attempts = 0, delivery_error = NULL,
-                  delivery_sent_at = NULL
+                  invited_by = ?, updated_at = ?, delivery_status = 'queued', delivery_attempts = 0,
+                  delivery_error = NULL, delivery_sent_at = NULL
            WHERE id = ? AND ${transition.sql}`,
         )
-        .bind(hash, expiresAt, now, inviteId, ...transition.params),
+        .bind(hash, expiresAt, userId, now, inviteId, ...transition.params),
       db.prepare(`SELECT ${INVITE_COLUMNS} FROM ${INVITE_FROM} WHERE i.id = ?`).bind(inviteId),
       db
         .prepare("SELECT key, count FROM rate_limits WHERE window_start = ? AND key IN (?, ?)")

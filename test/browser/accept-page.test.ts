@@ -41,11 +41,11 @@ beforeAll(async () => {
     createUser("Ada Lovelace"),
     createUser("Bob Builder"),
   ]);
-  for (const kind of ["happy", "project", "expired", "revoked", "mismatch", "keyboard"] as const) {
+  for (const kind of ["happy", "project", "expired", "revoked", "mismatch", "keyboard", "decline"] as const) {
     orgs[kind] = await createOrg(owner, `${kind[0]?.toUpperCase()}${kind.slice(1)} Inc ${suffix}`);
   }
   const project = await createProject(owner, orgs.project.id, "Website");
-  for (const kind of ["happy", "expired", "revoked", "mismatch", "keyboard"] as const) {
+  for (const kind of ["happy", "expired", "revoked", "mismatch", "keyboard", "decline"] as const) {
     invites[kind] = await invite(owner, { orgId: orgs[kind].id }, ada.email, kind === "happy" ? "manager" : undefined);
   }
   invites.project = await invite(owner, { projectId: project.id }, ada.email, "editor");
@@ -192,6 +192,23 @@ describe("the accept page", () => {
       .toContain(`You are now a member of ${orgs.keyboard.name}.`);
     expect(await membership(ada, orgs.keyboard.id)).toBe("member");
     await page.close();
+  });
+
+  it("declines: the invite is declined and its link is then spent", async () => {
+    const { page } = await openInvite("decline");
+    await devSignIn(page, ada);
+    await page.locator("#decline").click();
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toContain(`You declined the invitation to ${orgs.decline.name}.`);
+    await screenshot(page, "accept-page-declined");
+    expect(await membership(ada, orgs.decline.id)).toBeNull();
+    const declined = await api("GET", `/v1/organizations/${orgs.decline.id}/invites?status=declined`, { as: owner.id });
+    expect(declined.body.data.map((i: { id: string }) => i.id)).toEqual([invites.decline?.id]);
+    const again = await openInvite("decline");
+    await expect.poll(() => again.page.locator("#message").textContent()).toContain("This invite was declined");
+    await page.close();
+    await again.page.close();
   });
 
   it("an unknown token is not found, without sign-in", async () => {

@@ -1,4 +1,3 @@
-import { createServer, type Server } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -9,6 +8,7 @@ import {
   invite,
   launchBrowser,
   screenshot,
+  serveProductPage,
   sessionToken,
   type TestUser,
   watch,
@@ -22,7 +22,7 @@ import {
 const allowedOrigin = inject("allowedOrigin");
 const otherOrigin = inject("otherOrigin");
 let browser: Browser;
-let servers: Server[] = [];
+let servers: { close(): Promise<void> }[] = [];
 /** The session token the product page hands the banner (the product's own Clerk session, here signed by the test). */
 let pageToken = "";
 
@@ -55,27 +55,17 @@ function productPage(): string {
 </html>`;
 }
 
-async function listen(origin: string): Promise<Server> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
-    res.end(productPage());
-  });
-  const { hostname, port } = new URL(origin);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(port), hostname, resolve);
-  });
-  return server;
-}
-
 beforeAll(async () => {
   browser = await launchBrowser();
-  servers = await Promise.all([listen(allowedOrigin), listen(otherOrigin)]);
+  servers = await Promise.all([
+    serveProductPage(allowedOrigin, productPage),
+    serveProductPage(otherOrigin, productPage),
+  ]);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await Promise.all(servers.map((s) => s.close()));
 });
 
 async function setup(): Promise<{ invitee: TestUser; org: { id: string; name: string } }> {

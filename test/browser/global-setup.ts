@@ -116,16 +116,26 @@ export default async function setup(project: TestProject) {
     }),
   );
 
-  await run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    cwd: ROOT,
-    env: WRANGLER_ENV,
-  });
+  // The Worker is bundled once, up front, and served without watching the source tree: edits made
+  // while the suite runs (by anyone) cannot reload it mid-test and drop queued emails.
+  const dist = join(dir, "dist");
+  await Promise.all([
+    run(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+      cwd: ROOT,
+      env: WRANGLER_ENV,
+    }),
+    run(WRANGLER, ["deploy", "--dry-run", "--outdir", dist], { cwd: ROOT, env: WRANGLER_ENV }),
+  ]);
 
   const log = createWriteStream(logFile);
   const child = spawn(
     WRANGLER,
     [
       "dev",
+      join(dist, "index.js"),
+      "--no-bundle",
+      "--config",
+      join(ROOT, "wrangler.toml"),
       "--ip",
       "127.0.0.1",
       "--port",

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { importPKCS8, SignJWT } from "jose";
@@ -219,4 +220,22 @@ export async function devSignIn(page: Page, user: TestUser): Promise<void> {
   await page.getByLabel("Session token").fill(await sessionToken(user.id));
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect.poll(() => page.getByText(`Signed in as ${user.email} with a development token.`).count()).toBe(1);
+}
+
+/**
+ * A product's web server on `origin` (a loopback port), serving `html()` at every path. A real
+ * server rather than a Playwright route: Chromium lets only a page it fetched from a loopback
+ * address call another loopback address (Local Network Access).
+ */
+export async function serveProductPage(origin: string, html: () => string): Promise<{ close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(html());
+  });
+  const { hostname, port } = new URL(origin);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(port), hostname, resolve);
+  });
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -181,7 +181,7 @@ var wasSignedIn = false;
 
 /** Re-renders the action area for the current sign-in state. */
 function refreshActions() {
-  if (!preview || preview.status !== "pending" || busy) return;
+  if (!auth || !preview || preview.status !== "pending" || busy) return;
   var signedIn = !!auth.label();
   $("actions").hidden = !signedIn;
   if (signedIn) {

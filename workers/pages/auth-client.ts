@@ -52,7 +52,9 @@ async function createAuth(container, onChange, config) {
       Clerk.openSignIn({ forceRedirectUrl: location.href, signUpForceRedirectUrl: location.href });
     }
   };
-  var last;
+  // Clerk calls a new listener at once with the current state: only later changes are news.
+  var last = auth.label();
+  status.textContent = last ? "Signed in as " + last : "";
   Clerk.addListener(function () {
     var label = auth.label();
     status.textContent = label ? "Signed in as " + label : "";

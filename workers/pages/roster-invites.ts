@@ -172,7 +172,8 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       var clerk = window.Clerk;
       if (!this._getToken && clerk && typeof clerk.addListener === "function" && !this._unlisten) {
         var self = this;
-        var last;
+        // Clerk calls a new listener at once with the current state: only later changes are news.
+        var last = clerk.session ? clerk.session.id : null;
         this._unlisten = clerk.addListener(function (state) {
           var id = state && state.session ? state.session.id : null;
           if (id !== last) {

@@ -26,10 +26,8 @@ let browser: Browser;
 let owner: TestUser;
 let ada: TestUser;
 let bob: TestUser;
-const orgs: Record<
-  "happy" | "project" | "expired" | "revoked" | "mismatch" | "keyboard",
-  { id: string; name: string }
-> = {} as never;
+type Case = "happy" | "project" | "expired" | "revoked" | "mismatch" | "keyboard" | "decline";
+const orgs = {} as Record<Case, { id: string; name: string }>;
 const tokens: Record<string, string> = {};
 const invites: Record<string, { id: string }> = {};
 const suffix = Math.random().toString(36).slice(2, 8);

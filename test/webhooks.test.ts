@@ -666,3 +666,17 @@ describe("user.deleted", () => {
     expect(promoted).toEqual([second.id]);
   });
 });
+
+describe("a deleted user's still-valid session token", () => {
+  it("cannot bring the user back by creating an organization (401, nothing written)", async () => {
+    const user = await seedUser();
+    const deleted = await clerkWebhook({ type: "user.deleted", data: { id: user.id, deleted: true, object: "user" } });
+    expect(deleted.status).toBe(200);
+    const created = await call("POST", "/v1/organizations", { as: user.id, body: { name: "Zombie Inc" } });
+    expectProblem(created, 401, "UNAUTHENTICATED");
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM admins WHERE id = ?").bind(user.id).first("n");
+    expect(rows).toBe(0);
+    const orgs = await env.DB.prepare("SELECT count(*) AS n FROM organizations WHERE name = 'Zombie Inc'").first("n");
+    expect(orgs).toBe(0);
+  });
+});

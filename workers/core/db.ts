@@ -45,3 +45,8 @@ export function isUniqueViolation(error: unknown): boolean {
     error instanceof Error && /UNIQUE constraint failed|SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)/i.test(error.message)
   );
 }
+
+/** Whether a D1 error is a FOREIGN KEY violation. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return error instanceof Error && /FOREIGN KEY constraint failed/i.test(error.message);
+}

@@ -1,6 +1,6 @@
 import { assertOrgPermission, requireOrgMember, requireOrgPermission } from "./access";
 import { auditStatement, auditStatementIf } from "./audit";
-import { batch, changes, type Db, isUniqueViolation } from "./db";
+import { batch, changes, type Db, isForeignKeyViolation, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
@@ -102,6 +102,9 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
       const row = results[results.length - 1]?.results[0] as OrganizationRow;
       return toOrganization(row, "owner");
     } catch (error) {
+      // The only reference that can dangle here is the owner's: ensureUserStatement creates no
+      // row for a user Clerk deleted, whose session token may still be valid for a minute.
+      if (isForeignKeyViolation(error)) throw new ApiError("UNAUTHENTICATED", "This account has been deleted.");
       if (!isSlugViolation(error)) throw error;
       if (input.slug !== undefined) throw new ApiError("SLUG_TAKEN", `The slug "${input.slug}" is taken.`);
     }

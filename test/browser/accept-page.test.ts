@@ -26,7 +26,8 @@ let browser: Browser;
 let owner: TestUser;
 let ada: TestUser;
 let bob: TestUser;
-type Case = "happy" | "project" | "expired" | "revoked" | "mismatch" | "keyboard" | "decline";
+let una: TestUser;
+type Case = "happy" | "project" | "expired" | "revoked" | "mismatch" | "keyboard" | "decline" | "seats" | "unverified";
 const orgs = {} as Record<Case, { id: string; name: string }>;
 const tokens: Record<string, string> = {};
 const invites: Record<string, { id: string }> = {};
@@ -34,19 +35,31 @@ const suffix = Math.random().toString(36).slice(2, 8);
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  [owner, ada, bob] = await Promise.all([
+  [owner, ada, bob, una] = await Promise.all([
     createUser("Olivia Owner"),
     createUser("Ada Lovelace"),
     createUser("Bob Builder"),
+    createUser("Una Verified", { verified: false }),
   ]);
-  for (const kind of ["happy", "project", "expired", "revoked", "mismatch", "keyboard", "decline"] as const) {
+  for (const kind of [
+    "happy",
+    "project",
+    "expired",
+    "revoked",
+    "mismatch",
+    "keyboard",
+    "decline",
+    "seats",
+    "unverified",
+  ] as const) {
     orgs[kind] = await createOrg(owner, `${kind[0]?.toUpperCase()}${kind.slice(1)} Inc ${suffix}`);
   }
   const project = await createProject(owner, orgs.project.id, "Website");
-  for (const kind of ["happy", "expired", "revoked", "mismatch", "keyboard", "decline"] as const) {
+  for (const kind of ["happy", "expired", "revoked", "mismatch", "keyboard", "decline", "seats"] as const) {
     invites[kind] = await invite(owner, { orgId: orgs[kind].id }, ada.email, kind === "happy" ? "manager" : undefined);
   }
   invites.project = await invite(owner, { projectId: project.id }, ada.email, "editor");
+  invites.unverified = await invite(owner, { orgId: orgs.unverified.id }, una.email);
   for (const kind of Object.keys(orgs) as (keyof typeof orgs)[]) tokens[kind] = await inviteToken(orgs[kind].name);
 });
 
@@ -207,6 +220,31 @@ describe("the accept page", () => {
     await expect.poll(() => again.page.locator("#message").textContent()).toContain("This invite was declined");
     await page.close();
     await again.page.close();
+  });
+
+  it("a full organization says there is no free seat, and keeps the invite open", async () => {
+    const limit = await api("PATCH", `/v1/organizations/${orgs.seats.id}`, { as: owner.id, body: { maxMembers: 1 } });
+    expect(limit.status).toBe(200);
+    const { page } = await openInvite("seats");
+    await devSignIn(page, ada);
+    await page.locator("#accept").click();
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toContain(`${orgs.seats.name} has no free seats right now. Ask Olivia Owner to free a seat or raise the limit`);
+    expect(await page.locator("#accept").isVisible()).toBe(true);
+    expect(await membership(ada, orgs.seats.id)).toBeNull();
+    await page.close();
+  });
+
+  it("an address that is not verified yet is asked to verify it first", async () => {
+    const { page } = await openInvite("unverified");
+    await devSignIn(page, una);
+    await page.locator("#accept").click();
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toMatch(/^Your address u•+@example\.com is not verified yet/);
+    expect(await membership(una, orgs.unverified.id)).toBeNull();
+    await page.close();
   });
 
   it("an unknown token is not found, without sign-in", async () => {

@@ -144,7 +144,6 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       this._note = "";
       this._busy = false;
       this._generation = 0;
-      this._dismissedNow = false;
       this._live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       this._view = el("div");
       this._root.append(this._view, this._live);

@@ -29,7 +29,7 @@ import {
   summarizeProfile,
 } from "./lib/profile.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
-import { benchmarksBlock, purgeLines, terminalTable } from "./lib/report.mjs";
+import { benchmarksBlock, costModelLine, purgeLines, terminalTable } from "./lib/report.mjs";
 import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements, tableCounts } from "./lib/seed.mjs";
 import { createSigner } from "./lib/tokens.mjs";
 import { buildBundle, ROOT, readRootConfig, startWorkers, workerdVersion } from "./lib/workers.mjs";
@@ -37,8 +37,24 @@ import { buildBundle, ROOT, readRootConfig, startWorkers, workerdVersion } from 
 const MODES = {
   // 2 cores: 10 endpoints+baselines × (2 s warm-up + 10 s) plus the baselines again at the end,
   // seeding and the purge stay well under 10 minutes.
-  full: { connections: 50, seconds: 10, warmupSeconds: 2, probeCount: 20, readers: 2_000, purgeInvites: 100_000 },
-  smoke: { connections: 4, seconds: 1, warmupSeconds: 0, probeCount: 3, readers: 100, purgeInvites: 2_000 },
+  full: {
+    connections: 50,
+    seconds: 10,
+    warmupSeconds: 2,
+    calibrationSeconds: 4,
+    probeCount: 50,
+    readers: 2_000,
+    purgeInvites: 100_000,
+  },
+  smoke: {
+    connections: 4,
+    seconds: 1,
+    warmupSeconds: 0,
+    calibrationSeconds: 0.5,
+    probeCount: 3,
+    readers: 100,
+    purgeInvites: 2_000,
+  },
 };
 const TARGETS = { readRatio: 0.8, writeRatio: 0.6, maxRoundTrips: 3 };
 
@@ -59,6 +75,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main() {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0];
   const tmp = await mkdtemp(path.join(os.tmpdir(), "roster-bench-"));
   const failures = [];
   let workers = null;
@@ -95,11 +112,11 @@ async function main() {
     const exists = ([method, route]) => openapi.paths?.[route]?.[method] !== undefined;
 
     const runTag = Date.now().toString(36);
-    const { baselines, endpoints } = definitions({ readers: cfg.readers, runTag });
+    const { baselines, calibration, endpoints } = definitions({ readers: cfg.readers, runTag });
     const selected = (e) => only === null || only.has(e.key);
 
     /** Probe (counted Worker) -> warm-up -> measured run, for one endpoint or baseline. */
-    const measure = async (def, url, countedUrl) => {
+    const measure = async (def, url, countedUrl, runSeconds = cfg.seconds) => {
       const fixtures = await def.prepare(db);
       await signer.sign(new Set(fixtures.users));
       const authorization = signer.authorization;
@@ -113,7 +130,12 @@ async function main() {
       });
       failures.push(...checked.failures.map((f) => `${def.name}: ${f}`));
       if (countedUrl) {
-        d1 = { trips: checked.trips, statements: checked.statements, writeTrips: checked.writeTrips };
+        d1 = {
+          trips: checked.trips,
+          statements: checked.statements,
+          writeTrips: checked.writeTrips,
+          sqlMs: checked.sqlMsMean,
+        };
         if (checked.trips === null && checked.failures.length === 0) {
           failures.push(`${def.name}: no x-d1-round-trips header (is the counting hook in the router?)`);
         }
@@ -127,12 +149,12 @@ async function main() {
           authorization,
         });
       }
-      const stopProfiles = args.profile ? await startProfiling(def, countedUrl === null) : null;
+      const stopProfiles = args.profile ? await startProfiling(def) : null;
       const cpuBefore = safeCpu();
       const result = await load({
         url,
         connections: cfg.connections,
-        seconds: cfg.seconds,
+        seconds: runSeconds,
         next: fixtures.next,
         authorization,
       });
@@ -161,10 +183,12 @@ async function main() {
       return { result, d1, poolSize: fixtures.poolSize ?? null };
     };
 
-    /** Profiles the isolate serving `def` and D1's object (the SQLite side of every query). */
-    const startProfiling = async (def, isBaseline) => {
-      const worker = isBaseline ? "core:user:baseline" : "core:user:roster";
-      const targets = await inspectorTargets(workers.mf, new RegExp(`^${worker}$|d1`, "i"));
+    /**
+     * Profiles every isolate of workerd (the Worker, D1's object running SQLite, the queue broker and
+     * consumer…) and prints those that were busy: where the CPU of a request goes.
+     */
+    const startProfiling = async (def) => {
+      const targets = await inspectorTargets(workers.mf, /./);
       const stop = await startProfiles(targets);
       return async () => {
         const dir = path.join(ROOT, "bench/results/profiles");
@@ -173,6 +197,7 @@ async function main() {
           const name = `${def.key}.${target.replace(/[^a-z0-9]+/gi, "_")}`;
           await saveProfile(path.join(dir, `${name}.cpuprofile`), profile);
           const summary = summarizeProfile(profile, 12);
+          if (summary.busy_ms < Math.max(1, 0.02 * summary.total_ms)) continue;
           log(
             `    profile ${target}: busy ${summary.busy_ms} ms of ${summary.total_ms} ms (bench/results/profiles/${name}.cpuprofile)`,
           );
@@ -205,12 +230,43 @@ async function main() {
         log(`  ${e.name}: not in /openapi.json — skipped`);
         continue;
       }
-      measured.push({ def: e, ...(await measure(e, urls.roster, urls.counted)) });
+      const run = await measure(e, urls.roster, urls.counted);
+      const checks = e.after ? await e.after(db) : null;
+      if (checks) log(`    after: ${JSON.stringify(checks)}`);
+      measured.push({ def: e, ...run, checks });
     }
 
     if (mode === "full" && endpointsWanted) {
       log("baselines again (drift)…");
       await runBaselines("end");
+    }
+
+    // The local cost model: workerd CPU per request for 1 or 3 round trips, batches of 1 or 10.
+    let costModel = null;
+    if (endpointsWanted && (only === null || only.has("calibration"))) {
+      log("calibration…");
+      const cpu = {};
+      for (const c of calibration) {
+        const { result } = await measure(c, urls.baseline, null, cfg.calibrationSeconds);
+        cpu[c.key] = result.cpu?.workerd_ms_per_request ?? null;
+      }
+      const constCpu = baselineRuns.const?.[0]?.cpu?.workerd_ms_per_request ?? null;
+      if (Object.values(cpu).every((v) => v !== null) && constCpu !== null) {
+        const round = (v) => Math.round(v * 1000) / 1000;
+        costModel = {
+          cpu_ms_per_request: cpu,
+          // Verify the token, route, answer: what every endpoint pays before its own work.
+          auth_and_runtime_ms: round(constCpu),
+          first_round_trip_ms: round(cpu.cal_t1_b1 - constCpu),
+          extra_round_trip_ms: round((cpu.cal_t3_b1 - cpu.cal_t1_b1) / 2),
+          extra_statement_in_batch_ms: round((cpu.cal_t1_b10 - cpu.cal_t1_b1) / 9),
+          // Locally the queue's broker and consumer run in the same workerd process: this includes
+          // delivering the message to the (acking) consumer, which on Cloudflare runs elsewhere.
+          enqueue_one_ms: round(cpu.cal_queue_1 - constCpu),
+          extra_message_ms: round((cpu.cal_queue_10 - cpu.cal_queue_1) / 9),
+        };
+        log(`  cost model: ${JSON.stringify(costModel)}`);
+      }
     }
 
     let purge = null;
@@ -244,7 +300,7 @@ async function main() {
       .filter((runs) => runs.length > 1)
       .map((runs) => (Math.abs(runs[1].rps - runs[0].rps) / runs[0].rps) * 100);
     const byKey = Object.fromEntries(measured.map((m) => [m.def.key, m]));
-    const endpointFigures = measured.map(({ def, result, d1, poolSize }) => {
+    const endpointFigures = measured.map(({ def, result, d1, poolSize, checks }) => {
       const baselineRoute = def.kind === "read" ? "select" : "insert";
       const baseline = baselineFigures[baselineRoute].rps;
       const ratio = baseline > 0 ? Math.round((result.rps / baseline) * 100) / 100 : null;
@@ -260,6 +316,22 @@ async function main() {
       if (def.key === "invite_50" && byKey.invite_1?.d1?.trips && trips > byKey.invite_1.d1.trips.max) {
         verdicts.push(`more round trips (${trips}) than a 1-address invite (${byKey.invite_1.d1.trips.max})`);
       }
+      // What the cost model explains: runtime + auth, and PK-lookup-sized D1 work for this many
+      // round trips and statements; the rest is the endpoint's own JS and heavier SQL.
+      const cpuPerRequest = result.cpu?.workerd_ms_per_request ?? null;
+      let cpuBreakdown = null;
+      if (costModel !== null && cpuPerRequest !== null && trips !== null) {
+        const stmts = d1?.statements?.max ?? trips;
+        const d1Floor =
+          (trips > 0 ? costModel.first_round_trip_ms + (trips - 1) * costModel.extra_round_trip_ms : 0) +
+          Math.max(stmts - trips, 0) * costModel.extra_statement_in_batch_ms;
+        const round = (v) => Math.round(v * 100) / 100;
+        cpuBreakdown = {
+          auth_and_runtime_ms: round(costModel.auth_and_runtime_ms),
+          d1_floor_ms: round(d1Floor),
+          rest_ms: round(cpuPerRequest - costModel.auth_and_runtime_ms - d1Floor),
+        };
+      }
       return {
         name: def.name,
         key: def.key,
@@ -274,14 +346,19 @@ async function main() {
         d1_round_trips: trips,
         d1_statements: d1?.statements?.max ?? null,
         d1_write_round_trips: d1?.writeTrips?.max ?? null,
+        // SQL execution time D1 reports (mean over the probe): on Cloudflare every write runs on
+        // the database's one primary, so 1000 / this is a ceiling on writes per second.
+        d1_sql_ms: d1?.sqlMs ?? null,
         d1_round_trips_range: d1?.trips ? [d1.trips.min, d1.trips.max] : null,
         d1_statements_range: d1?.statements ? [d1.statements.min, d1.statements.max] : null,
         workerd_cpu_ms_per_request: result.cpu?.workerd_ms_per_request ?? null,
+        cpu_breakdown: cpuBreakdown,
         cpu: result.cpu ?? null,
         requests: result.requests,
         non2xx: result.non2xx,
         pool: poolSize,
         pool_exhausted: result.exhausted,
+        checks,
         verdicts,
       };
     });
@@ -311,11 +388,14 @@ async function main() {
         workerd: await workerdVersion(),
         miniflare: miniflarePkg.version,
         autocannon: autocannonPkg.version,
+        // The machine may be shared: a high load average means noisy rps (CPU ms/req is steadier).
+        load_average_before: Math.round(loadBefore * 100) / 100,
       },
       seed,
       tokens_signed: signer.count(),
       baselines: Object.values(baselineFigures),
       baseline_drift_pct: drifts.length > 0 ? Math.round(Math.max(...drifts) * 10) / 10 : null,
+      cost_model: costModel,
       endpoints: endpointFigures,
       missing,
       purge,
@@ -327,9 +407,12 @@ async function main() {
     log(terminalTable(results));
     log("");
     for (const line of purgeLines(purge)) log(line);
+    if (costModel) log(costModelLine(costModel));
     log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);
 
-    const file = mode === "smoke" ? "smoke.json" : only ? "partial.json" : "latest.json";
+    // Only a complete, clean full run replaces the committed figures.
+    const file =
+      mode === "smoke" ? "smoke.json" : only ? "partial.json" : failures.length > 0 ? "failed.json" : "latest.json";
     await mkdir(path.join(ROOT, "bench/results"), { recursive: true });
     await writeFile(path.join(ROOT, "bench/results", file), `${JSON.stringify(results, null, 2)}\n`);
     log(`wrote bench/results/${file}`);

@@ -72,6 +72,18 @@ export function definitions({ readers, runTag }) {
     ).then((r) => shuffle(r, 7));
   let invited = 0;
   const newAddresses = (n) => Array.from({ length: n }, (_, k) => `n${runTag}-${++invited}-${k}@new.bench.example`);
+  // Enqueueing can fail without failing the request (the invite's delivery becomes "failed"):
+  // the bench reports how often it happened under load.
+  const enqueueFailures = async (db) => {
+    const row = await db
+      .prepare(
+        `SELECT count(*) AS failed FROM invites
+         WHERE email LIKE ? AND delivery_status = 'failed' AND delivery_error = 'enqueue failed'`,
+      )
+      .bind(`n${runTag}-%`)
+      .first();
+    return { enqueue_failed_invites: row?.failed ?? 0 };
+  };
   const inviteRequest = (size) => (pair) => ({
     method: "POST",
     path: `/v1/organizations/${pair.org}/invites`,
@@ -119,6 +131,36 @@ export function definitions({ readers, runTag }) {
       },
     },
   ];
+
+  // The cost model: what one more round trip, or one more statement in a batch, costs locally.
+  const calibration = [
+    ["cal_t1_b1", 1, 1],
+    ["cal_t1_b10", 1, 10],
+    ["cal_t3_b1", 3, 1],
+  ].map(([key, trips, batch]) => ({
+    key,
+    name: `calibration: ${trips} round trip(s) × batch of ${batch}`,
+    kind: "read",
+    trips,
+    batch,
+    async prepare(db) {
+      const users = await sampleUsers(db, 4);
+      const path = `/select?trips=${trips}&batch=${batch}`;
+      return { users, next: cycle(users, (u) => ({ method: "GET", path, userId: u })) };
+    },
+  }));
+  for (const messages of [1, 10]) {
+    calibration.push({
+      key: `cal_queue_${messages}`,
+      name: `calibration: enqueue ${messages} message(s)`,
+      kind: "write",
+      async prepare(db) {
+        const users = await sampleUsers(db, 5);
+        const path = `/queue?messages=${messages}`;
+        return { users, next: cycle(users, (u) => ({ method: "POST", path, userId: u })) };
+      },
+    });
+  }
 
   const endpoints = [
     {
@@ -183,6 +225,7 @@ export function definitions({ readers, runTag }) {
         return { users: pairs.map((p) => p.user), next: cycle(pairs, inviteRequest(1)) };
       },
       validate: allInvited(1),
+      after: enqueueFailures,
     },
     {
       key: "invite_50",
@@ -194,6 +237,7 @@ export function definitions({ readers, runTag }) {
         return { users: pairs.map((p) => p.user), next: cycle(pairs, inviteRequest(50)) };
       },
       validate: allInvited(50),
+      after: enqueueFailures,
     },
     {
       key: "accept",
@@ -242,5 +286,5 @@ export function definitions({ readers, runTag }) {
       validate: (body) => (body?.id ? null : "no invite in the resend response"),
     },
   ];
-  return { baselines, endpoints };
+  return { baselines, calibration, endpoints };
 }

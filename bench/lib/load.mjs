@@ -69,6 +69,7 @@ export async function probe({ url, count, next, authorization, validate }) {
   const trips = [];
   const statements = [];
   const writeTrips = [];
+  const sqlMs = [];
   const failures = [];
   for (let i = 0; i < count; i++) {
     const r = next();
@@ -92,8 +93,17 @@ export async function probe({ url, count, next, authorization, validate }) {
     if (t !== undefined) trips.push(Number(t));
     if (s !== undefined) statements.push(Number(s));
     if (w !== undefined) writeTrips.push(Number(w));
+    const q = response.headers["x-d1-sql-ms"];
+    if (q !== undefined) sqlMs.push(Number(q));
   }
-  return { trips: spread(trips), statements: spread(statements), writeTrips: spread(writeTrips), failures };
+  return {
+    trips: spread(trips),
+    statements: spread(statements),
+    writeTrips: spread(writeTrips),
+    // D1 reports whole milliseconds locally: the mean over the probe estimates the true time.
+    sqlMsMean: sqlMs.length > 0 ? Math.round((sqlMs.reduce((a, b) => a + b, 0) / sqlMs.length) * 100) / 100 : null,
+    failures,
+  };
 }
 
 function spread(values) {

@@ -56,8 +56,10 @@ async function phase(name, url, now, rowsOf, maxRuns) {
   };
 }
 
+const MISSING = { missing: "no runExpiryJob exported from workers/cron-expiry" };
+
 export async function runPurge({ workers, purgeScript, invites, now }) {
-  if (!purgeScript.script || !workers.purgeDb) return null;
+  if (!purgeScript.script || !workers.purgeDb) return MISSING;
   try {
     const db = workers.purgeDb;
     await applyMigrations(db, await readMigrations());
@@ -66,7 +68,7 @@ export async function runPurge({ workers, purgeScript, invites, now }) {
     const seedMs = Math.round(performance.now() - seedStart);
     const maxRuns = Math.ceil(invites / 100) + 10;
     const expire = await phase("mark expired", workers.urls.purge, now, (r) => r.expired ?? 0, maxRuns);
-    if (expire === null) return null;
+    if (expire === null) return MISSING;
     const after = await db
       .prepare(
         `SELECT (SELECT count(*) FROM invites WHERE status = 'expired') AS expired,

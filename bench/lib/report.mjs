@@ -4,81 +4,113 @@ const fmt = (value, digits = 0) =>
   value === null || value === undefined || Number.isNaN(value) ? "–" : Number(value).toFixed(digits);
 
 const d1 = (e) => (e.d1_round_trips === null ? "–" : `${e.d1_round_trips} / ${e.d1_statements}`);
+const verdict = (e) => (e.verdicts.length === 0 ? "ok" : e.verdicts.join("; "));
 
-function pad(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r) =>
-    r
-      .map((cell, c) => String(cell).padEnd(widths[c]))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
-export function terminalTable(results) {
-  const rows = [
-    ["endpoint", "rps", "p50 ms", "p99 ms", "vs", "ratio", "target", "D1 trips / stmts", "CPU ms/req", "verdict"],
-  ];
+/** One row per baseline and endpoint, as [header, cell] pairs shared by both tables. */
+function rows(results) {
+  const out = [];
   for (const b of results.baselines) {
-    rows.push([
-      b.name,
-      fmt(b.rps),
-      fmt(b.p50_ms),
-      fmt(b.p99_ms),
-      "",
-      "",
-      "",
-      "",
-      fmt(b.workerd_cpu_ms_per_request, 2),
-      "",
-    ]);
+    out.push({
+      endpoint: b.name,
+      rps: fmt(b.rps),
+      p50: fmt(b.p50_ms),
+      p99: fmt(b.p99_ms),
+      vs: "",
+      ratio: "",
+      target: "",
+      d1: "",
+      sql: "",
+      cpu: fmt(b.workerd_cpu_ms_per_request, 2),
+      verdict: "",
+    });
   }
   for (const e of results.endpoints) {
-    rows.push([
-      e.name,
-      fmt(e.rps),
-      fmt(e.p50_ms),
-      fmt(e.p99_ms),
-      e.baseline_route,
-      fmt(e.ratio, 2),
-      `≥ ${e.ratio_target}`,
-      d1(e),
-      fmt(e.workerd_cpu_ms_per_request, 2),
-      e.verdicts.length === 0 ? "ok" : e.verdicts.join("; "),
-    ]);
+    out.push({
+      endpoint: e.name,
+      rps: fmt(e.rps),
+      p50: fmt(e.p50_ms),
+      p99: fmt(e.p99_ms),
+      vs: e.baseline_route,
+      ratio: fmt(e.ratio, 2),
+      target: `≥ ${e.ratio_target}`,
+      d1: d1(e),
+      sql: fmt(e.d1_sql_ms, 2),
+      cpu: fmt(e.workerd_cpu_ms_per_request, 2),
+      verdict: verdict(e),
+    });
   }
-  for (const m of results.missing) rows.push([m, "missing", "", "", "", "", "", "", "", ""]);
-  return pad(rows).join("\n");
+  return out;
+}
+
+const COLUMNS = [
+  ["endpoint", "endpoint"],
+  ["rps", "rps"],
+  ["p50", "p50 ms"],
+  ["p99", "p99 ms"],
+  ["vs", "vs"],
+  ["ratio", "ratio"],
+  ["target", "target"],
+  ["d1", "D1 trips / stmts"],
+  ["sql", "D1 SQL ms"],
+  ["cpu", "CPU ms/req"],
+  ["verdict", "verdict"],
+];
+
+export function terminalTable(results) {
+  const table = [COLUMNS.map(([, title]) => title), ...rows(results).map((r) => COLUMNS.map(([key]) => r[key]))];
+  for (const m of results.missing) table.push([m, "missing", ...COLUMNS.slice(2).map(() => "")]);
+  const widths = table[0].map((_, c) => Math.max(...table.map((r) => String(r[c]).length)));
+  return table
+    .map((r) =>
+      r
+        .map((cell, c) => String(cell).padEnd(widths[c]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function markdownTable(results) {
   const lines = [
-    "| endpoint | rps | p50 ms | p99 ms | ratio (vs) | D1 round trips / statements | workerd CPU ms/req | targets |",
-    "|---|---:|---:|---:|---:|---:|---:|---|",
+    `| ${COLUMNS.map(([, title]) => title).join(" | ")} |`,
+    `|---|${COLUMNS.slice(1)
+      .map(([key]) => (key === "vs" || key === "verdict" || key === "target" ? "---" : "---:"))
+      .join("|")}|`,
   ];
-  for (const b of results.baselines) {
+  for (const r of rows(results)) {
     lines.push(
-      `| ${b.name} | ${fmt(b.rps)} | ${fmt(b.p50_ms)} | ${fmt(b.p99_ms)} | | | ${fmt(b.workerd_cpu_ms_per_request, 2)} | |`,
+      `| ${COLUMNS.map(([key]) => (key === "endpoint" && r.vs !== "" ? `\`${r[key]}\`` : r[key])).join(" | ")} |`,
     );
   }
-  for (const e of results.endpoints) {
-    const verdict = e.verdicts.length === 0 ? "met" : `**missed**: ${e.verdicts.join("; ")}`;
+  for (const m of results.missing)
     lines.push(
-      `| \`${e.name}\` | ${fmt(e.rps)} | ${fmt(e.p50_ms)} | ${fmt(e.p99_ms)} | ${fmt(e.ratio, 2)} (${e.baseline_route}, ≥ ${e.ratio_target}) | ${d1(e)} | ${fmt(e.workerd_cpu_ms_per_request, 2)} | ${verdict} |`,
+      `| \`${m}\` | not on main | ${COLUMNS.slice(2)
+        .map(() => "")
+        .join(" | ")} |`,
     );
-  }
-  for (const m of results.missing) lines.push(`| \`${m}\` | not on main yet | | | | | | |`);
   return lines.join("\n");
 }
 
 export function purgeLines(purge) {
-  if (purge === null) return ["Expiry job: not measured (no job function exported from workers/cron-expiry yet)."];
-  if (purge.error) return [`Expiry job: failed — ${purge.error}`];
-  return purge.phases.map(
+  if (purge === null) return [];
+  if (purge.missing) return [`Expiry job: not measured (${purge.missing}).`];
+  const lines = purge.phases.map(
     (p) =>
-      `${p.name}: ${p.rows.toLocaleString("en-US")} rows in ${fmt(p.ms / 1000, 2)} s (${fmt(p.rows_per_s)} rows/s), ` +
-      `${p.runs} run(s) (longest ${fmt(p.max_run_ms / 1000, 2)} s), ${fmt(p.statements_per_run, 1)} statements and ` +
-      `${fmt(p.round_trips_per_run, 1)} round trips per run`,
+      `Expiry job, ${p.name}: ${p.rows.toLocaleString("en-US")} rows in ${fmt(p.ms / 1000, 2)} s ` +
+      `(${fmt(p.rows_per_s)} rows/s), ${p.runs} run(s) (longest ${fmt(p.max_run_ms / 1000, 2)} s), ` +
+      `${fmt(p.statements_per_run, 1)} statements and ${fmt(p.round_trips_per_run, 1)} round trips per run`,
+  );
+  if (purge.error) lines.push(`Expiry job: FAILED — ${purge.error}`);
+  return lines;
+}
+
+export function costModelLine(model) {
+  if (model === null) return null;
+  return (
+    `Local cost model (workerd CPU per request): token check + runtime ${fmt(model.auth_and_runtime_ms, 2)} ms; ` +
+    `first D1 round trip ${fmt(model.first_round_trip_ms, 2)} ms, each further round trip ${fmt(model.extra_round_trip_ms, 2)} ms, ` +
+    `each further statement in a batch ${fmt(model.extra_statement_in_batch_ms, 3)} ms; ` +
+    `a queue send ${fmt(model.enqueue_one_ms, 2)} ms (+${fmt(model.extra_message_ms, 3)} ms per extra message).`
   );
 }
 
@@ -86,19 +118,23 @@ export function purgeLines(purge) {
 export function benchmarksBlock(results) {
   const m = results.machine;
   const s = results.seed;
+  const model = costModelLine(results.cost_model);
   return [
     `Last full run: **${results.date}** — ${m.cpus} × ${m.cpu_model}, ${m.memory_gb} GB, ${m.os}; Node ${m.node}, ` +
-      `workerd ${m.workerd}, miniflare ${m.miniflare}; ${results.config.connections} connections × ` +
-      `${results.config.seconds} s per endpoint (after a ${results.config.warmup_seconds} s warm-up).`,
+      `workerd ${m.workerd}, miniflare ${m.miniflare}, autocannon ${m.autocannon}; ${results.config.connections} ` +
+      `connections × ${results.config.seconds} s per endpoint after a ${results.config.warmup_seconds} s warm-up; ` +
+      `load average ${m.load_average_before} before the run.`,
     "",
     `Seed: ${Object.entries(s.rows)
       .map(([t, n]) => `${t} ${n.toLocaleString("en-US")}`)
       .join(
         ", ",
-      )} in ${fmt(s.ms / 1000, 1)} s. Baselines drifted ${fmt(results.baseline_drift_pct, 1)} % between the start and the end of the run.`,
+      )} in ${fmt(s.ms / 1000, 1)} s. The baselines drifted by up to ${fmt(results.baseline_drift_pct, 1)} % ` +
+      "between the start and the end of the run.",
     "",
     markdownTable(results),
     "",
     ...purgeLines(results.purge).map((l) => `- ${l}`),
+    ...(model ? [`- ${model}`] : []),
   ].join("\n");
 }

@@ -48,17 +48,16 @@ export async function readRootConfig() {
   };
 }
 
-// Delivery is off the request path on Cloudflare (the consumer runs in its own invocation), so
-// the bench drains the email queue with a consumer that only acks: the API's cost is the send.
-const SINK = `export default { async queue(batch) { batch.ackAll(); } };`;
-
 /**
  * Starts workerd with:
  *  - `roster`          the real bundle, production vars, no counting (throughput is measured here)
  *  - `roster-counted`  the same bundle with BENCH_COUNT_D1 = "1" (D1 round trips are read here)
  *  - `baseline`        bench/baseline (constant / one SELECT / one INSERT)
  *  - `purge`           bench/purge (the expiry job, on its own database), when built
- *  - `sink`            the email queue's consumer, acking everything
+ * The email queue has producers and no consumer: Miniflare's broker then accepts each send and
+ * drops it, so the API pays for the send (a call to the broker) and delivery — on Cloudflare a
+ * separate invocation — costs nothing here. (With a consumer the local broker arms a timer per
+ * message and starts failing sends at 10,000 pending: a limit of Miniflare, not of Queues.)
  * Each HTTP Worker gets its own socket on 127.0.0.1 (unsafeDirectSockets), so all are reached the
  * same way, without Miniflare's entry Worker in the path.
  */
@@ -98,13 +97,8 @@ export async function startWorkers({
       modulesRoot: path.dirname(baselineScript),
       d1Databases: { DB: DB_ID },
       bindings: { CLERK_JWT_KEY: bindings.CLERK_JWT_KEY },
+      queueProducers: { BENCH_QUEUE: "bench-baseline" },
       unsafeDirectSockets: direct,
-    },
-    {
-      ...common,
-      name: "sink",
-      script: SINK,
-      queueConsumers: { "roster-email": { maxBatchSize: 100, maxBatchTimeout: 1 } },
     },
   ];
   if (purgeScript) {

@@ -7,7 +7,8 @@ import type { Db } from "./db";
  * trip and one statement, and each `batch([…])` as one round trip and as many statements as it
  * holds. The totals go out as the response headers `x-d1-round-trips` and `x-d1-statements`, with
  * `x-d1-write-round-trips`: the round trips that wrote (a batch with any INSERT/UPDATE/DELETE counts
- * once), so "the whole change in one batch" is checkable from outside.
+ * once), so "the whole change in one batch" is checkable from outside, and `x-d1-sql-ms`: the SQL
+ * execution time D1 reports (`meta.duration`), i.e. the database's own share of the request.
  * Unset, the router builds none of this: the cost is one property read per request.
  */
 export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
@@ -16,10 +17,17 @@ export class D1Counter {
   roundTrips = 0;
   statements = 0;
   writeRoundTrips = 0;
+  sqlMs = 0;
 
   /** A counter for this request when the bench var is set, else null. */
   static forEnv(env: Env): D1Counter | null {
     return (env as unknown as Record<string, unknown>)[BENCH_COUNT_D1_VAR] === "1" ? new D1Counter() : null;
+  }
+
+  /** Adds the SQL time D1 reports for the results of one round trip. */
+  timed<R extends D1Result | D1Result[]>(results: R): R {
+    for (const r of Array.isArray(results) ? results : [results]) this.sqlMs += r?.meta?.duration ?? 0;
+    return results;
   }
 
   /** One round trip of `statements` statements; `writes` when any of them changes data. */
@@ -38,7 +46,7 @@ export class D1Counter {
           statements.length,
           statements.some((s) => isWrite(sqlOf(s))),
         );
-        return db.batch(statements.map(unwrap));
+        return db.batch(statements.map(unwrap)).then((r) => this.timed(r));
       },
       getBookmark: () => ("getBookmark" in db ? db.getBookmark() : null),
       withSession: (constraint?: string) =>
@@ -62,6 +70,7 @@ export class D1Counter {
     copy.headers.set("x-d1-round-trips", String(this.roundTrips));
     copy.headers.set("x-d1-statements", String(this.statements));
     copy.headers.set("x-d1-write-round-trips", String(this.writeRoundTrips));
+    copy.headers.set("x-d1-sql-ms", this.sqlMs.toFixed(3));
     return copy;
   }
 }
@@ -77,19 +86,25 @@ class CountingStatement {
     return new CountingStatement(this.inner.bind(...values), this.sql, this.counter);
   }
 
-  first(column?: string) {
+  // D1's first() runs the same query as all() and keeps the first row, but drops `meta`: it is
+  // read through all() here so that its SQL time is counted too.
+  async first(column?: string) {
     this.counter.trip(1, isWrite(this.sql));
-    return column === undefined ? this.inner.first() : this.inner.first(column);
+    const result = this.counter.timed(await this.inner.all<Record<string, unknown>>());
+    const row = result.results[0] ?? null;
+    if (column === undefined || row === null) return row;
+    if (!(column in row)) throw new Error(`D1_ERROR: Column not found: ${column}`);
+    return row[column];
   }
 
-  run() {
+  async run() {
     this.counter.trip(1, isWrite(this.sql));
-    return this.inner.run();
+    return this.counter.timed(await this.inner.run());
   }
 
-  all() {
+  async all() {
     this.counter.trip(1, isWrite(this.sql));
-    return this.inner.all();
+    return this.counter.timed(await this.inner.all());
   }
 
   raw(options?: { columnNames?: boolean }) {

@@ -31,5 +31,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/browser/**"],
     setupFiles: ["./test/setup.ts"],
+    // A real SMTP sink in Node for the email tests (its ports reach the tests through inject()).
+    globalSetup: ["./test/global-setup.ts"],
   },
 });

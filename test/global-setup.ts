@@ -1,0 +1,41 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TestProject } from "vitest/node";
+import { startMailSink } from "../scripts/mail-sink.mjs";
+
+/**
+ * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
+ * scripted faults) that the Worker reaches over `cloudflare:sockets`, and a tiny HTTP endpoint on
+ * which the tests read what it received (`GET /messages?to=<address>`).
+ */
+export default async function setup(project: TestProject) {
+  const sink = await startMailSink({ host: "127.0.0.1", port: 0, faults: true });
+  const control = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method !== "GET" || url.pathname !== "/messages") {
+      res.writeHead(404).end();
+      return;
+    }
+    const to = url.searchParams.get("to")?.toLowerCase();
+    const found = sink.messages.filter((m) => to === undefined || m.envelope.to.some((a) => a.toLowerCase() === to));
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(found));
+  });
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+
+  project.provide("smtpPort", sink.port);
+  project.provide("mailSinkUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
+
+  return async () => {
+    await new Promise<void>((resolve) => control.close(() => resolve()));
+    await sink.close();
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Port of the SMTP sink on 127.0.0.1. */
+    smtpPort: number;
+    /** Base URL of the sink's HTTP endpoint: GET /messages?to=<address>. */
+    mailSinkUrl: string;
+  }
+}

@@ -1,0 +1,398 @@
+import { auditStatementIf } from "../core/audit";
+import { type Config, inviteLink } from "../core/config";
+import type { Db } from "../core/db";
+import { newId } from "../core/ids";
+import type { OrgRole, ProjectRole } from "../core/roles";
+import { sha256Hex } from "../core/tokens";
+import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
+import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
+import { renderInvitation } from "./template";
+
+/**
+ * Sending one invitation email, idempotently per (invite, token version).
+ *
+ * 1. One round trip (a batch): claim the (invite, version) in `email_deliveries` — only if the
+ *    invite is still pending, unexpired, at this token version and with this token's hash, and
+ *    nobody sent it or holds a live claim — count the attempt if we won, and read everything the
+ *    email says (invite, organization, project, inviter, delivery state).
+ * 2. Send through the provider.
+ * 3. One round trip: record the outcome (sent; a transient error, releasing the claim for the
+ *    retry; or a permanent failure, audited).
+ *
+ * The crash window: if the Worker dies after the provider accepted the message and before step 3,
+ * the claim stays 'sending' until its lease ends, then a redelivery sends again. We chose a
+ * possible duplicate over a possibly lost invitation (claiming 'sent' before sending would lose
+ * it instead). Resend closes the window itself (the Idempotency-Key is the same for every send
+ * of a version); over SMTP the Message-ID is the same, so mail clients that deduplicate by it
+ * show one.
+ */
+
+/** How long a claim is held: longer than the slowest send (SMTP: connect plus six replies, each
+ * bounded by SEND_TIMEOUT_MS), so a live sender is never overtaken. */
+export const CLAIM_LEASE_MS = 5 * 60_000;
+
+/** Longest retry delay. Queues accept up to 12 hours; an hour keeps a flaky provider's invites moving. */
+export const MAX_RETRY_DELAY_SECONDS = 3_600;
+
+/** `base`, doubling with each attempt made (message.attempts starts at 1), capped. */
+export function retryDelaySeconds(baseSeconds: number, attempts: number): number {
+  return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
+}
+
+interface InviteRow {
+  id: string;
+  organization_id: string;
+  email: string;
+  role: OrgRole;
+  project_role: ProjectRole | null;
+  status: string;
+  token_hash: string;
+  token_version: number;
+  expires_at: number;
+  organization_name: string;
+  project_name: string | null;
+  inviter_name: string | null;
+  inviter_email: string | null;
+  delivery_attempts: number;
+  delivery_state: "sending" | "sent" | "failed" | null;
+  claim_id: string | null;
+  lease_until: number | null;
+}
+
+/** This version has no final outcome yet: outcome writes are guarded by it. */
+const STILL_SENDING = `EXISTS (SELECT 1 FROM email_deliveries d
+  WHERE d.invite_id = ? AND d.token_version = ? AND d.state = 'sending')`;
+
+export interface DeliveryContext {
+  db: Db;
+  config: Config;
+  provider: EmailProvider;
+}
+
+/** Handles one message of EMAIL_QUEUE: acks it or schedules its retry, never throws. */
+export async function deliverMessage(ctx: DeliveryContext, message: Message<unknown>): Promise<void> {
+  const parsed = emailMessageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    console.error(`[email] message ${message.id}: malformed, dropped (${describeInvalidMessage(parsed.error)})`);
+    message.ack();
+    return;
+  }
+  const body = parsed.data;
+  const label = `[email] invite ${body.inviteId} v${body.tokenVersion} (attempt ${message.attempts})`;
+  try {
+    const outcome = await deliver(ctx, body);
+    switch (outcome.kind) {
+      case "sent":
+        console.log(`${label}: sent via ${ctx.provider.name}`);
+        message.ack();
+        return;
+      case "dropped":
+        console.log(`${label}: dropped, ${outcome.reason}`);
+        message.ack();
+        return;
+      case "busy":
+        // Another delivery of this message holds a live claim: look again when it ends.
+        console.log(`${label}: another delivery is sending it, checking again in ${outcome.delaySeconds}s`);
+        message.retry({ delaySeconds: outcome.delaySeconds });
+        return;
+      case "failed":
+        console.error(`${label}: failed permanently, ${outcome.reason}`);
+        message.ack();
+        return;
+      case "retry": {
+        const delaySeconds = Math.min(
+          Math.max(retryDelaySeconds(ctx.config.EMAIL_RETRY_BASE_SECONDS, message.attempts), outcome.retryAfter ?? 0),
+          MAX_RETRY_DELAY_SECONDS,
+        );
+        console.warn(`${label}: ${outcome.reason}; retrying in ${delaySeconds}s`);
+        message.retry({ delaySeconds });
+        return;
+      }
+    }
+  } catch (error) {
+    // D1 unavailable, a bug: retry with backoff rather than lose the message.
+    const delaySeconds = retryDelaySeconds(ctx.config.EMAIL_RETRY_BASE_SECONDS, message.attempts);
+    console.error(`${label}: unexpected error, retrying in ${delaySeconds}s:`, error);
+    message.retry({ delaySeconds });
+  }
+}
+
+type Outcome =
+  | { kind: "sent" }
+  | { kind: "dropped"; reason: string }
+  | { kind: "busy"; delaySeconds: number }
+  | { kind: "failed"; reason: string }
+  | { kind: "retry"; reason: string; retryAfter: number | null };
+
+async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<Outcome> {
+  const { db } = ctx;
+  const now = Date.now();
+  const claimId = crypto.randomUUID();
+  const tokenHash = await sha256Hex(body.token);
+
+  const [, , read] = await db.batch([
+    // The claim: inserted, or taken over from a holder whose lease ended. Guarded by everything
+    // that makes the message still worth sending; 'sent' and 'failed' rows are never overwritten.
+    db
+      .prepare(
+        `INSERT INTO email_deliveries (invite_id, token_version, state, claim_id, lease_until, created_at, updated_at)
+         SELECT id, token_version, 'sending', ?, ?, ?, ? FROM invites
+         WHERE id = ? AND token_version = ? AND token_hash = ? AND status = 'pending' AND expires_at > ?
+         ON CONFLICT (invite_id, token_version) DO UPDATE
+           SET claim_id = excluded.claim_id, lease_until = excluded.lease_until, updated_at = excluded.updated_at
+           WHERE email_deliveries.state = 'sending' AND email_deliveries.lease_until <= excluded.updated_at`,
+      )
+      .bind(claimId, now + CLAIM_LEASE_MS, now, now, body.inviteId, body.tokenVersion, tokenHash, now),
+    // Counts the attempt only if the claim above is ours.
+    db
+      .prepare(
+        `UPDATE invites SET delivery_attempts = delivery_attempts + 1
+         WHERE id = ? AND EXISTS (SELECT 1 FROM email_deliveries d
+           WHERE d.invite_id = ? AND d.token_version = ? AND d.claim_id = ? AND d.state = 'sending')`,
+      )
+      .bind(body.inviteId, body.inviteId, body.tokenVersion, claimId),
+    db
+      .prepare(
+        `SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
+                i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                a.name AS inviter_name, a.email AS inviter_email,
+                d.state AS delivery_state, d.claim_id, d.lease_until
+         FROM invites i
+         JOIN organizations o ON o.id = i.organization_id
+         LEFT JOIN projects p ON p.id = i.project_id
+         LEFT JOIN admins a ON a.id = i.invited_by
+         LEFT JOIN email_deliveries d ON d.invite_id = i.id AND d.token_version = ?
+         WHERE i.id = ?`,
+      )
+      .bind(body.tokenVersion, body.inviteId),
+  ]);
+  const invite = (read?.results[0] as InviteRow | undefined) ?? null;
+
+  if (invite === null) return { kind: "dropped", reason: "the invite no longer exists" };
+  if (invite.claim_id !== claimId || invite.delivery_state !== "sending") {
+    const reason = whyNotSending(invite, body, tokenHash, now);
+    if (reason !== null) return { kind: "dropped", reason };
+    const leaseLeft = Math.ceil(((invite.lease_until ?? now) - now) / 1000);
+    return { kind: "busy", delaySeconds: Math.max(1, Math.min(leaseLeft, MAX_RETRY_DELAY_SECONDS)) };
+  }
+
+  let email: OutgoingEmail;
+  let providerMessageId: string | null;
+  try {
+    email = compose(ctx.config, invite, body);
+    ({ providerMessageId } = await ctx.provider.send(email));
+  } catch (error) {
+    const failure =
+      error instanceof DeliveryError
+        ? error
+        : new DeliveryError("transient", error instanceof Error ? error.message : String(error));
+    if (failure.kind === "permanent") {
+      await recordPermanentFailure(db, invite, body, failure.message, Date.now());
+      return { kind: "failed", reason: failure.message };
+    }
+    await recordTransientFailure(db, body, claimId, failure.message, Date.now());
+    return { kind: "retry", reason: failure.message, retryAfter: failure.retryAfterSeconds };
+  }
+
+  const record = recordSentStatements(db, body, providerMessageId, Date.now());
+  try {
+    await db.batch(record);
+  } catch {
+    // Sent but not recorded: one more try before leaving it to the lease (see the crash window).
+    await db.batch(record);
+  }
+  return { kind: "sent" };
+}
+
+/** Why a message we could not claim is not worth sending; null when another delivery holds it. */
+function whyNotSending(invite: InviteRow, body: InviteEmailMessage, tokenHash: string, now: number): string | null {
+  if (invite.token_version !== body.tokenVersion) {
+    return `outdated token version (the invite is at v${invite.token_version})`;
+  }
+  if (invite.token_hash !== tokenHash) return "the token does not match the invite";
+  if (invite.status !== "pending") return `the invite is ${invite.status}`;
+  if (invite.expires_at <= now) return "the invite has expired";
+  if (invite.delivery_state === "sent") return "already sent (a redelivered message)";
+  if (invite.delivery_state === "failed") return "its delivery already failed";
+  if (invite.delivery_state === null) return "the invite could not be claimed";
+  return null;
+}
+
+function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): OutgoingEmail {
+  const from = parseMailbox(config.EMAIL_FROM);
+  const rendered = renderInvitation({
+    email: invite.email,
+    organizationName: invite.organization_name,
+    projectName: invite.project_name,
+    role: invite.role,
+    projectRole: invite.project_role,
+    inviterName: invite.inviter_name,
+    inviterEmail: invite.inviter_email,
+    expiresAt: invite.expires_at,
+    link: inviteLink(config, body.token),
+  });
+  const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
+  const key = `invite-${invite.id}-v${invite.token_version}`;
+  return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };
+}
+
+function recordSentStatements(
+  db: Db,
+  body: InviteEmailMessage,
+  providerMessageId: string | null,
+  now: number,
+): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `UPDATE invites SET delivery_status = 'sent', delivery_sent_at = ?, delivery_error = NULL
+         WHERE id = ? AND token_version = ?`,
+      )
+      .bind(now, body.inviteId, body.tokenVersion),
+    db
+      .prepare(
+        `UPDATE email_deliveries SET state = 'sent', provider_message_id = ?, updated_at = ?
+         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
+      )
+      .bind(providerMessageId, now, body.inviteId, body.tokenVersion),
+  ];
+}
+
+/** Keeps the error for the inviter's list and releases our claim, so the retry can claim at once. */
+async function recordTransientFailure(
+  db: Db,
+  body: InviteEmailMessage,
+  claimId: string,
+  reason: string,
+  now: number,
+): Promise<void> {
+  await db.batch([
+    db
+      .prepare(`UPDATE invites SET delivery_error = ? WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`)
+      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    db
+      .prepare(
+        `UPDATE email_deliveries SET lease_until = 0, updated_at = ?
+         WHERE invite_id = ? AND token_version = ? AND claim_id = ? AND state = 'sending'`,
+      )
+      .bind(now, body.inviteId, body.tokenVersion, claimId),
+  ]);
+}
+
+/**
+ * The recipient or message was refused: no retry can help. The audit row and the invite's state
+ * are guarded by the same "still sending" condition, read before the last statement ends it, so
+ * a duplicate changes nothing.
+ */
+async function recordPermanentFailure(
+  db: Db,
+  invite: InviteRow,
+  body: InviteEmailMessage,
+  reason: string,
+  now: number,
+): Promise<void> {
+  await db.batch([
+    auditStatementIf(
+      db,
+      {
+        organizationId: invite.organization_id,
+        actorId: null,
+        action: "invite.delivery_failed",
+        target: { type: "invite", id: invite.id },
+        data: { reason, tokenVersion: body.tokenVersion, attempts: invite.delivery_attempts },
+        at: now,
+      },
+      `(SELECT token_version FROM invites WHERE id = ?) = ? AND ${STILL_SENDING}`,
+      [body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion],
+    ),
+    db
+      .prepare(
+        `UPDATE invites SET delivery_status = 'failed', delivery_error = ?
+         WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`,
+      )
+      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    db
+      .prepare(
+        `UPDATE email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
+         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
+      )
+      .bind(now, body.inviteId, body.tokenVersion),
+  ]);
+}
+
+/**
+ * The Worker's configuration does not parse, so no email can be built: keeps the reason on each
+ * message's invite (what an admin sees in the invite list) before the messages are retried.
+ */
+export async function recordConfigurationError(
+  db: Db,
+  messages: readonly Message<unknown>[],
+  reason: string,
+): Promise<void> {
+  const bodies = messages.flatMap((m) => {
+    const parsed = emailMessageSchema.safeParse(m.body);
+    return parsed.success ? [parsed.data] : [];
+  });
+  await db.batch(
+    bodies.map((body) =>
+      db
+        .prepare(
+          `UPDATE invites SET delivery_error = ?
+           WHERE id = ? AND token_version = ? AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM email_deliveries d
+             WHERE d.invite_id = invites.id AND d.token_version = invites.token_version AND d.state IN ('sent', 'failed'))`,
+        )
+        .bind(reason, body.inviteId, body.tokenVersion),
+    ),
+  );
+}
+
+/**
+ * A message of the dead-letter queue: every retry failed. Records the invite's delivery as failed
+ * with the last error, and audits it — once: both statements are guarded by "no final outcome
+ * recorded for this version yet", which the last statement then records.
+ */
+export async function recordDeadLetter(db: Db, message: Message<unknown>): Promise<void> {
+  const parsed = emailMessageSchema.safeParse(message.body);
+  if (!parsed.success) {
+    console.error(`[email:dlq] message ${message.id}: malformed, dropped (${describeInvalidMessage(parsed.error)})`);
+    message.ack();
+    return;
+  }
+  const { inviteId, tokenVersion } = parsed.data;
+  const now = Date.now();
+  const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d
+    WHERE d.invite_id = ? AND d.token_version = ? AND d.state IN ('sent', 'failed'))`;
+  const reasonSql = `'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')`;
+  try {
+    await db.batch([
+      db
+        .prepare(
+          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+           SELECT ?, organization_id, NULL, 'invite.delivery_failed', 'invite', id,
+                  json_object('reason', ${reasonSql}, 'tokenVersion', token_version, 'attempts', delivery_attempts), ?
+           FROM invites WHERE id = ? AND token_version = ? AND ${noOutcome}`,
+        )
+        .bind(newId("auditEvent"), now, inviteId, tokenVersion, inviteId, tokenVersion),
+      db
+        .prepare(
+          `UPDATE invites SET delivery_status = 'failed', delivery_error = ${reasonSql}
+           WHERE id = ? AND token_version = ? AND ${noOutcome}`,
+        )
+        .bind(inviteId, tokenVersion, inviteId, tokenVersion),
+      db
+        .prepare(
+          `INSERT INTO email_deliveries (invite_id, token_version, state, claim_id, lease_until, created_at, updated_at)
+           SELECT id, token_version, 'failed', '', 0, ?, ? FROM invites WHERE id = ? AND token_version = ?
+           ON CONFLICT (invite_id, token_version) DO UPDATE SET state = 'failed', lease_until = 0,
+             updated_at = excluded.updated_at
+             WHERE email_deliveries.state = 'sending'`,
+        )
+        .bind(now, now, inviteId, tokenVersion),
+    ]);
+    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: undeliverable after every retry, marked failed`);
+    message.ack();
+  } catch (error) {
+    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: could not record the failure, retrying:`, error);
+    message.retry({ delaySeconds: 30 });
+  }
+}

@@ -1,13 +1,19 @@
+import { runExpiryJob } from "./expire-invites";
+
+export { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "./expire-invites";
+
 /** Cron entry. Each schedule in wrangler.toml maps to one job; an unknown schedule is a bug. */
 export async function handleScheduled(
   controller: ScheduledController,
-  _env: Env,
+  env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
   switch (controller.cron) {
-    case "0 * * * *":
-      // The hourly expiry job lands with the email/expiry issue.
+    case "0 * * * *": {
+      const run = await runExpiryJob(env, Date.now());
+      console.log(JSON.stringify({ event: "cron.expiry", ...run }));
       return;
+    }
     default:
       throw new Error(`No job is scheduled for cron "${controller.cron}"`);
   }

@@ -9,6 +9,17 @@ import { expect } from "vitest";
  */
 export const BASE = "http://roster.test";
 
+let lastTick = 0;
+
+/**
+ * A strictly increasing millisecond clock for seeded rows: rows seeded one after another get
+ * distinct, ordered timestamps even within one millisecond, so order-by-time assertions are exact.
+ */
+export function tick(): number {
+  lastTick = Math.max(Date.now(), lastTick + 1);
+  return lastTick;
+}
+
 export function uid(prefix = "user_test"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
@@ -156,7 +167,7 @@ export interface SeedOrgOptions {
 /** Inserts an organization with its owner and members directly (tests that are not about creating orgs). */
 export async function seedOrg(ownerId: string, options: SeedOrgOptions = {}): Promise<{ id: string; slug: string }> {
   const id = uid("org_test");
-  const now = Date.now();
+  const now = tick();
   await env.DB.batch([
     env.DB.prepare(
       "INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members) VALUES (?, ?, ?, ?, ?, ?)",
@@ -171,11 +182,12 @@ export async function seedOrg(ownerId: string, options: SeedOrgOptions = {}): Pr
     env.DB.prepare(
       "INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at) VALUES (?, ?, 'owner', ?, ?)",
     ).bind(id, ownerId, now, now),
-    ...(options.members ?? []).map((m, i) =>
-      env.DB.prepare(
+    ...(options.members ?? []).map((m) => {
+      const joinedAt = tick();
+      return env.DB.prepare(
         "INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-      ).bind(id, m.id, m.role, now + i + 1, now + i + 1),
-    ),
+      ).bind(id, m.id, m.role, joinedAt, joinedAt);
+    }),
   ]);
   return { id, slug: id.toLowerCase().replaceAll("_", "-") };
 }
@@ -187,7 +199,7 @@ export async function seedProject(
   name?: string,
 ): Promise<{ id: string }> {
   const id = uid("prj_test");
-  const now = Date.now();
+  const now = tick();
   await env.DB.batch([
     env.DB.prepare("INSERT INTO projects (id, organization_id, name, created_at) VALUES (?, ?, ?, ?)").bind(
       id,
@@ -195,11 +207,12 @@ export async function seedProject(
       name ?? `Project ${id.slice(-6)}`,
       now,
     ),
-    ...members.map((m, i) =>
-      env.DB.prepare(
+    ...members.map((m) => {
+      const joinedAt = tick();
+      return env.DB.prepare(
         "INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-      ).bind(id, m.id, m.role, now + i, now + i),
-    ),
+      ).bind(id, m.id, m.role, joinedAt, joinedAt);
+    }),
   ]);
   return { id };
 }

@@ -9,8 +9,5 @@ declare global {
       /** A database that starts on the legacy schema, for the migration test. */
       LEGACY_DB: D1Database;
     }
-    interface GlobalProps {
-      mainModule: typeof import("../workers/index");
-    }
   }
 }

@@ -42,7 +42,7 @@ const MODES = {
     seconds: 10,
     warmupSeconds: 2,
     calibrationSeconds: 4,
-    probeCount: 50,
+    probeCount: 100,
     readers: 2_000,
     purgeInvites: 100_000,
   },
@@ -135,6 +135,7 @@ async function main() {
           statements: checked.statements,
           writeTrips: checked.writeTrips,
           sqlMs: checked.sqlMsMean,
+          sqlByStatement: checked.sqlByStatement,
         };
         if (checked.trips === null && checked.failures.length === 0) {
           failures.push(`${def.name}: no x-d1-round-trips header (is the counting hook in the router?)`);
@@ -290,7 +291,8 @@ async function main() {
             rps: Math.round(mean(runs.map((r) => r.rps)) * 10) / 10,
             p50_ms: mean(runs.map((r) => r.p50_ms)),
             p99_ms: mean(runs.map((r) => r.p99_ms)),
-            workerd_cpu_ms_per_request: runs[0].cpu?.workerd_ms_per_request ?? null,
+            workerd_cpu_ms_per_request:
+              Math.round(mean(runs.map((r) => r.cpu?.workerd_ms_per_request ?? Number.NaN)) * 1000) / 1000,
             runs: runs.map(({ pass, rps, p50_ms, p99_ms }) => ({ pass, rps, p50_ms, p99_ms })),
           },
         ];
@@ -316,22 +318,30 @@ async function main() {
       if (def.key === "invite_50" && byKey.invite_1?.d1?.trips && trips > byKey.invite_1.d1.trips.max) {
         verdicts.push(`more round trips (${trips}) than a 1-address invite (${byKey.invite_1.d1.trips.max})`);
       }
-      // What the cost model explains: runtime + auth, and PK-lookup-sized D1 work for this many
-      // round trips and statements; the rest is the endpoint's own JS and heavier SQL.
+      // Where a request's workerd CPU goes, by the cost model: token check + runtime, D1 round
+      // trips and extra statements (priced as primary-key lookups), the queue send, the SQL time
+      // D1 reports, and the rest — the endpoint's own JS (validation, crypto, JSON) and the local
+      // D1 object's work on bigger statements and results.
       const cpuPerRequest = result.cpu?.workerd_ms_per_request ?? null;
       let cpuBreakdown = null;
       if (costModel !== null && cpuPerRequest !== null && trips !== null) {
         const stmts = d1?.statements?.max ?? trips;
-        const d1Floor =
-          (trips > 0 ? costModel.first_round_trip_ms + (trips - 1) * costModel.extra_round_trip_ms : 0) +
-          Math.max(stmts - trips, 0) * costModel.extra_statement_in_batch_ms;
         const round = (v) => Math.round(v * 100) / 100;
-        cpuBreakdown = {
-          auth_and_runtime_ms: round(costModel.auth_and_runtime_ms),
-          d1_floor_ms: round(d1Floor),
-          rest_ms: round(cpuPerRequest - costModel.auth_and_runtime_ms - d1Floor),
+        const parts = {
+          auth_and_runtime_ms: costModel.auth_and_runtime_ms,
+          round_trips_ms: trips > 0 ? costModel.first_round_trip_ms + (trips - 1) * costModel.extra_round_trip_ms : 0,
+          extra_statements_ms: Math.max(stmts - trips, 0) * costModel.extra_statement_in_batch_ms,
+          queue_send_ms: def.enqueues ? costModel.enqueue_one_ms : 0,
+          sql_ms: d1?.sqlMs ?? 0,
         };
+        const explained = Object.values(parts).reduce((a, b) => a + b, 0);
+        cpuBreakdown = Object.fromEntries(
+          [...Object.entries(parts), ["rest_ms", cpuPerRequest - explained]].map(([k, v]) => [k, round(v)]),
+        );
       }
+      const baselineCpu = baselineFigures[baselineRoute].workerd_cpu_ms_per_request;
+      // The same ratio from CPU per request: steadier than rps when the machine is shared.
+      const cpuRatio = baselineCpu && cpuPerRequest ? Math.round((baselineCpu / cpuPerRequest) * 100) / 100 : null;
       return {
         name: def.name,
         key: def.key,
@@ -349,9 +359,11 @@ async function main() {
         // SQL execution time D1 reports (mean over the probe): on Cloudflare every write runs on
         // the database's one primary, so 1000 / this is a ceiling on writes per second.
         d1_sql_ms: d1?.sqlMs ?? null,
+        d1_sql_by_statement: d1?.sqlByStatement ?? null,
         d1_round_trips_range: d1?.trips ? [d1.trips.min, d1.trips.max] : null,
         d1_statements_range: d1?.statements ? [d1.statements.min, d1.statements.max] : null,
         workerd_cpu_ms_per_request: result.cpu?.workerd_ms_per_request ?? null,
+        cpu_ratio: cpuRatio,
         cpu_breakdown: cpuBreakdown,
         cpu: result.cpu ?? null,
         requests: result.requests,

@@ -217,6 +217,7 @@ export function definitions({ readers, runTag }) {
     },
     {
       key: "invite_1",
+      enqueues: true,
       name: "POST /v1/organizations/{id}/invites (1 address)",
       route: ["post", "/v1/organizations/{orgId}/invites"],
       kind: "write",
@@ -229,6 +230,7 @@ export function definitions({ readers, runTag }) {
     },
     {
       key: "invite_50",
+      enqueues: true,
       name: "POST /v1/organizations/{id}/invites (50 addresses)",
       route: ["post", "/v1/organizations/{orgId}/invites"],
       kind: "write",
@@ -264,6 +266,7 @@ export function definitions({ readers, runTag }) {
     },
     {
       key: "resend",
+      enqueues: true,
       name: "POST /v1/invites/{id}/resend",
       route: ["post", "/v1/invites/{inviteId}/resend"],
       kind: "write",

@@ -70,6 +70,8 @@ export async function probe({ url, count, next, authorization, validate }) {
   const statements = [];
   const writeTrips = [];
   const sqlMs = [];
+  // Per statement position: its SQL and the times D1 reported, over the probe's requests.
+  const statementsAt = [];
   const failures = [];
   for (let i = 0; i < count; i++) {
     const r = next();
@@ -95,13 +97,22 @@ export async function probe({ url, count, next, authorization, validate }) {
     if (w !== undefined) writeTrips.push(Number(w));
     const q = response.headers["x-d1-sql-ms"];
     if (q !== undefined) sqlMs.push(Number(q));
+    const logged = response.headers["x-d1-sql-log"];
+    if (logged !== undefined) {
+      JSON.parse(decodeURIComponent(logged)).forEach(([sql, ms], i) => {
+        statementsAt[i] ??= { sql, samples: [] };
+        if (statementsAt[i].sql === sql) statementsAt[i].samples.push(ms);
+      });
+    }
   }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
     trips: spread(trips),
     statements: spread(statements),
     writeTrips: spread(writeTrips),
     // D1 reports whole milliseconds locally: the mean over the probe estimates the true time.
-    sqlMsMean: sqlMs.length > 0 ? Math.round((sqlMs.reduce((a, b) => a + b, 0) / sqlMs.length) * 100) / 100 : null,
+    sqlMsMean: sqlMs.length > 0 ? Math.round(mean(sqlMs) * 100) / 100 : null,
+    sqlByStatement: statementsAt.map((s) => ({ sql: s.sql, ms: Math.round(mean(s.samples) * 100) / 100 })),
     failures,
   };
 }

@@ -8,7 +8,9 @@ import type { Db } from "./db";
  * holds. The totals go out as the response headers `x-d1-round-trips` and `x-d1-statements`, with
  * `x-d1-write-round-trips`: the round trips that wrote (a batch with any INSERT/UPDATE/DELETE counts
  * once), so "the whole change in one batch" is checkable from outside, and `x-d1-sql-ms`: the SQL
- * execution time D1 reports (`meta.duration`), i.e. the database's own share of the request.
+ * execution time D1 reports (`meta.duration`), i.e. the database's own share of the request, and
+ * `x-d1-sql-log`: each statement's SQL (abridged) and reported time, in order (URI-encoded JSON),
+ * so the bench can say which statement dominates.
  * Unset, the router builds none of this: the cost is one property read per request.
  */
 export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
@@ -18,15 +20,21 @@ export class D1Counter {
   statements = 0;
   writeRoundTrips = 0;
   sqlMs = 0;
+  private readonly log: [string, number][] = [];
 
   /** A counter for this request when the bench var is set, else null. */
   static forEnv(env: Env): D1Counter | null {
     return (env as unknown as Record<string, unknown>)[BENCH_COUNT_D1_VAR] === "1" ? new D1Counter() : null;
   }
 
-  /** Adds the SQL time D1 reports for the results of one round trip. */
-  timed<R extends D1Result | D1Result[]>(results: R): R {
-    for (const r of Array.isArray(results) ? results : [results]) this.sqlMs += r?.meta?.duration ?? 0;
+  /** Adds the SQL time D1 reports for the results of one round trip, statement by statement. */
+  timed<R extends D1Result | D1Result[]>(sql: string[], results: R): R {
+    const list = Array.isArray(results) ? results : [results];
+    list.forEach((r, i) => {
+      const ms = r?.meta?.duration ?? 0;
+      this.sqlMs += ms;
+      this.log.push([abridge(sql[i] ?? ""), ms]);
+    });
     return results;
   }
 
@@ -46,7 +54,7 @@ export class D1Counter {
           statements.length,
           statements.some((s) => isWrite(sqlOf(s))),
         );
-        return db.batch(statements.map(unwrap)).then((r) => this.timed(r));
+        return db.batch(statements.map(unwrap)).then((r) => this.timed(statements.map(sqlOf), r));
       },
       getBookmark: () => ("getBookmark" in db ? db.getBookmark() : null),
       withSession: (constraint?: string) =>
@@ -71,6 +79,7 @@ export class D1Counter {
     copy.headers.set("x-d1-statements", String(this.statements));
     copy.headers.set("x-d1-write-round-trips", String(this.writeRoundTrips));
     copy.headers.set("x-d1-sql-ms", this.sqlMs.toFixed(3));
+    copy.headers.set("x-d1-sql-log", encodeURIComponent(JSON.stringify(this.log)));
     return copy;
   }
 }
@@ -90,7 +99,7 @@ class CountingStatement {
   // read through all() here so that its SQL time is counted too.
   async first(column?: string) {
     this.counter.trip(1, isWrite(this.sql));
-    const result = this.counter.timed(await this.inner.all<Record<string, unknown>>());
+    const result = this.counter.timed([this.sql], await this.inner.all<Record<string, unknown>>());
     const row = result.results[0] ?? null;
     if (column === undefined || row === null) return row;
     if (!(column in row)) throw new Error(`D1_ERROR: Column not found: ${column}`);
@@ -99,12 +108,12 @@ class CountingStatement {
 
   async run() {
     this.counter.trip(1, isWrite(this.sql));
-    return this.counter.timed(await this.inner.run());
+    return this.counter.timed([this.sql], await this.inner.run());
   }
 
   async all() {
     this.counter.trip(1, isWrite(this.sql));
-    return this.counter.timed(await this.inner.all());
+    return this.counter.timed([this.sql], await this.inner.all());
   }
 
   raw(options?: { columnNames?: boolean }) {
@@ -122,6 +131,11 @@ function sqlOf(statement: D1PreparedStatement): string {
   if (statement instanceof CountingStatement) return statement.sql;
   const text = (statement as unknown as { statement?: unknown }).statement;
   return typeof text === "string" ? text : "";
+}
+
+/** The statement's first words, whitespace collapsed: enough to recognise it in a report. */
+function abridge(sql: string): string {
+  return sql.replace(/\s+/g, " ").trim().slice(0, 120);
 }
 
 /** Whether SQL changes data: INSERT/UPDATE/DELETE/REPLACE, also behind a WITH clause. */

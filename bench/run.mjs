@@ -197,12 +197,10 @@ async function main() {
         for (const { target, profile } of await stop()) {
           const name = `${def.key}.${target.replace(/[^a-z0-9]+/gi, "_")}`;
           await saveProfile(path.join(dir, `${name}.cpuprofile`), profile);
-          const summary = summarizeProfile(profile, 12);
+          const summary = summarizeProfile(profile, 15);
           if (summary.busy_ms < Math.max(1, 0.02 * summary.total_ms)) continue;
-          log(
-            `    profile ${target}: busy ${summary.busy_ms} ms of ${summary.total_ms} ms (bench/results/profiles/${name}.cpuprofile)`,
-          );
-          for (const row of summary.top) log(`      ${String(row.share).padStart(5)} %  ${row.ms} ms  ${row.frame}`);
+          log(`    profile ${target} (bench/results/profiles/${name}.cpuprofile), inclusive:`);
+          for (const row of summary.inclusive) log(`      ${String(row.share).padStart(5)} %  ${row.frame}`);
         }
       };
     };

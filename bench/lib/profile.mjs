@@ -61,29 +61,50 @@ export async function startProfiles(targets) {
   };
 }
 
-/** Self time per function (ms and share), heaviest first. */
+/**
+ * Sampled time per function, heaviest first: `self` (in the function itself) and `inclusive` (in
+ * it or anything it called — e.g. how much of the isolate's time is under `createInvites`).
+ * Shares are of the isolate's non-idle samples. workerd runs every isolate on one thread, so
+ * compare functions within one isolate, not isolates with each other.
+ */
 export function summarizeProfile(profile, top = 20) {
   const interval =
     profile.samples.length > 0 ? (profile.endTime - profile.startTime) / profile.samples.length / 1000 : 0;
-  const byFrame = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map();
+  const inclusive = new Map();
   let total = 0;
+  let idle = 0;
+  const label = (f) => {
+    const file = f.url ? f.url.split("/").pop() : "";
+    return `${f.functionName || "(anonymous)"}${f.url ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+  };
   for (const node of profile.nodes) {
     const ms = (node.hitCount ?? 0) * interval;
     if (ms === 0) continue;
-    const f = node.callFrame;
-    const file = f.url ? f.url.split("/").pop() : "";
-    const key = `${f.functionName || "(anonymous)"} ${file}${f.url ? `:${f.lineNumber + 1}` : ""}`;
-    byFrame.set(key, (byFrame.get(key) ?? 0) + ms);
     total += ms;
+    if (node.callFrame.functionName === "(idle)") {
+      idle += ms;
+      continue;
+    }
+    self.set(label(node.callFrame), (self.get(label(node.callFrame)) ?? 0) + ms);
+    const seen = new Set();
+    for (let id = node.id; id !== undefined; id = parent.get(id)) {
+      const key = label(byId.get(id).callFrame);
+      if (key === "(root)" || seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + ms);
+    }
   }
-  const idle = byFrame.get("(idle) ") ?? 0;
   const busy = total - idle;
-  const rows = [...byFrame.entries()]
-    .filter(([k]) => !k.startsWith("(idle)"))
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([frame, ms]) => ({ frame, ms: Math.round(ms), share: busy > 0 ? Math.round((ms / busy) * 1000) / 10 : 0 }));
-  return { total_ms: Math.round(total), busy_ms: Math.round(busy), top: rows };
+  const rank = (map) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, ms]) => ({ frame, ms: Math.round(ms), share: busy > 0 ? Math.round((ms / busy) * 1000) / 10 : 0 }));
+  return { total_ms: Math.round(total), busy_ms: Math.round(busy), self: rank(self), inclusive: rank(inclusive) };
 }
 
 export async function saveProfile(file, profile) {

@@ -225,8 +225,10 @@ async function main() {
     for (const e of endpoints) {
       if (!selected(e)) continue;
       if (!exists(e.route)) {
+        // Every benchmarked endpoint is on main: one that disappears (renamed, removed) fails the
+        // run instead of silently dropping out of the figures.
         missing.push(e.name);
-        log(`  ${e.name}: not in /openapi.json — skipped`);
+        failures.push(`${e.name}: not in /openapi.json`);
         continue;
       }
       const run = await measure(e, urls.roster, urls.counted);
@@ -273,6 +275,7 @@ async function main() {
       log("expiry job…");
       purge = await runPurge({ workers, purgeScript, invites: cfg.purgeInvites, now });
       if (purge?.error) failures.push(`expiry job: ${purge.error}`);
+      if (purge?.missing) failures.push(`expiry job: ${purge.missing}`);
       for (const line of purgeLines(purge)) log(`  ${line}`);
     }
 

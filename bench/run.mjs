@@ -12,6 +12,7 @@
 //                                  measured run (bench/results/profiles/, git-ignored), top frames
 //                                  printed; the figures of a profiled run are not comparable
 //   --verbose                      the Worker's own log on the terminal
+//   --render                       rewrite BENCHMARKS.md's figures from bench/results/latest.json
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     verbose: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    render: { type: "boolean", default: false },
   },
 });
 const mode = args.smoke ? "smoke" : "full";
@@ -215,6 +217,20 @@ async function main() {
     // --only=purge runs the expiry job alone; other keys skip it.
     const endpointsWanted = only === null || endpoints.some(selected);
     if (endpointsWanted) {
+      if (mode === "full") {
+        // The first seconds of load warm workerd's JIT and SQLite's page cache for everyone: spend
+        // them on a discarded run, not on the first baseline.
+        const select = baselines.find((b) => b.key === "select");
+        const fixtures = await select.prepare(db);
+        await signer.sign(new Set(fixtures.users));
+        await load({
+          url: urls.baseline,
+          connections: cfg.connections,
+          seconds: 2 * cfg.warmupSeconds,
+          next: fixtures.next,
+          authorization: signer.authorization,
+        });
+      }
       log("baselines…");
       await runBaselines("start");
     }
@@ -410,6 +426,7 @@ async function main() {
       baseline_drift_pct: drifts.length > 0 ? Math.round(Math.max(...drifts) * 10) / 10 : null,
       cost_model: costModel,
       endpoints: endpointFigures,
+      structural_targets: structuralTargets(endpointFigures),
       missing,
       purge,
       failures,
@@ -419,6 +436,7 @@ async function main() {
     log("");
     log(terminalTable(results));
     log("");
+    for (const t of results.structural_targets) log(`${t.met ? "met   " : "MISSED"} ${t.target} (${t.detail})`);
     for (const line of purgeLines(purge)) log(line);
     if (costModel) log(costModelLine(costModel));
     log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);
@@ -468,4 +486,46 @@ async function updateBenchmarksMd(results) {
   await writeFile(file, `${text.slice(0, a + START.length)}\n${benchmarksBlock(results)}\n${text.slice(b)}`);
 }
 
-await main();
+/** The round-trip targets, each with whether it holds and the figures behind it. */
+function structuralTargets(endpoints) {
+  const by = Object.fromEntries(endpoints.map((e) => [e.key, e]));
+  const out = [];
+  const measured = endpoints.filter((e) => e.d1_round_trips !== null);
+  const worst = measured.reduce((a, e) => (a === null || e.d1_round_trips > a.d1_round_trips ? e : a), null);
+  if (worst) {
+    out.push({
+      target: `every endpoint ≤ ${TARGETS.maxRoundTrips} D1 round trips`,
+      met: worst.d1_round_trips <= TARGETS.maxRoundTrips,
+      detail: measured.map((e) => `${e.key} ${e.d1_round_trips}`).join(", "),
+    });
+  }
+  const accept = by.accept;
+  if (accept?.d1_write_round_trips != null) {
+    out.push({
+      target: "accept: exactly one write batch",
+      met: !accept.verdicts.some((v) => v.includes("write round trips")),
+      detail: `${accept.d1_write_round_trips} writing round trip(s) of ${accept.d1_round_trips}, ${accept.d1_statements} statements`,
+    });
+  }
+  if (by.invite_1?.d1_round_trips != null && by.invite_50?.d1_round_trips != null) {
+    out.push({
+      target: "50-address invite ≤ the round trips of a 1-address invite",
+      met: by.invite_50.d1_round_trips <= by.invite_1.d1_round_trips,
+      detail: `${by.invite_50.d1_round_trips} vs ${by.invite_1.d1_round_trips}`,
+    });
+  }
+  return out;
+}
+
+if (args.render) {
+  const file = path.join(ROOT, "bench/results/latest.json");
+  const results = JSON.parse(await readFile(file, "utf8"));
+  if (results.structural_targets === undefined) {
+    results.structural_targets = structuralTargets(results.endpoints);
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  }
+  await updateBenchmarksMd(results);
+  log("re-rendered BENCHMARKS.md from bench/results/latest.json");
+} else {
+  await main();
+}

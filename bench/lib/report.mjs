@@ -137,6 +137,7 @@ export function benchmarksBlock(results) {
     "",
     markdownTable(results),
     "",
+    ...(results.structural_targets ?? []).map((t) => `- ${t.met ? "Met" : "**Missed**"}: ${t.target} (${t.detail}).`),
     ...purgeLines(results.purge).map((l) => `- ${l}`),
     ...(model ? [`- ${model}`] : []),
   ].join("\n");

@@ -40,9 +40,15 @@ export function load({ url, connections, seconds, next, authorization }) {
         },
       ],
     };
+    // What went wrong at the socket level (autocannon only counts it): the first few messages.
+    const errorSamples = new Map();
     instance = autocannon(options, (error, result) => {
       if (error) reject(error);
-      else resolve({ ...summarize(result), exhausted });
+      else resolve({ ...summarize(result), exhausted, errorSamples: Object.fromEntries(errorSamples) });
+    });
+    instance.on("reqError", (error) => {
+      const key = `${error.code ?? error.name}: ${error.message}`;
+      errorSamples.set(key, (errorSamples.get(key) ?? 0) + 1);
     });
   });
 }

@@ -2,7 +2,7 @@
 // `npm run bench` — throughput, latency and D1 round trips of Roster's endpoints, each against a
 // baseline Worker measured in the same run. See BENCHMARKS.md.
 //
-//   npm run bench                  full run (~5 min on 2 cores): writes bench/results/latest.json
+//   npm run bench                  full run (~4 min on 2 cores): writes bench/results/latest.json
 //                                  and the figures block of BENCHMARKS.md
 //   npm run bench -- --smoke       CI: small data, ~1 s per endpoint; exits non-zero when any
 //                                  endpoint answers non-2xx or the harness breaks; writes
@@ -222,7 +222,7 @@ async function main() {
       }
     };
     // --only=purge runs the expiry job alone; other keys skip it.
-    const endpointsWanted = only === null || endpoints.some(selected);
+    const endpointsWanted = only === null || only.has("calibration") || endpoints.some(selected);
     if (endpointsWanted) {
       if (mode === "full") {
         // The first seconds of load warm workerd's JIT and SQLite's page cache for everyone: spend

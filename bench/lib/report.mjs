@@ -113,7 +113,10 @@ export function costModelLine(model) {
     `Local cost model (workerd CPU per request): token check + runtime ${fmt(model.auth_and_runtime_ms, 2)} ms; ` +
     `first D1 round trip ${fmt(model.first_round_trip_ms, 2)} ms, each further round trip ${fmt(model.extra_round_trip_ms, 2)} ms, ` +
     `each further statement in a batch ${fmt(model.extra_statement_in_batch_ms, 3)} ms; ` +
-    `a queue send ${fmt(model.enqueue_one_ms, 2)} ms (+${fmt(model.extra_message_ms, 3)} ms per extra message).`
+    `a queue send ${fmt(model.enqueue_one_ms, 2)} ms (` +
+    (model.extra_message_ms < 0.005
+      ? "no measurable cost per extra message in the batch)."
+      : `+${fmt(model.extra_message_ms, 3)} ms per extra message).`)
   );
 }
 

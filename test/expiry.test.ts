@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { days } from "../workers/core/config";
+import { D1Counter } from "../workers/core/d1-counter";
 import { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "../workers/cron-expiry";
 import worker from "../workers/index";
 import { seedOrg, seedUser, uid } from "./helpers";
@@ -16,41 +17,14 @@ const HOUR = 3_600_000;
 interface Counted {
   statements: number;
   roundTrips: number;
-  /** The most `?` placeholders seen in one statement. */
+  /** The most parameters bound to one statement. */
   maxParams: number;
 }
 
-/** env with a DB binding that counts the statements executed (each statement of a batch is one). */
+/** env with a DB binding that counts statements and round trips (each statement of a batch is one statement). */
 function countingEnv(vars: Record<string, string> = {}): { env: Env; counted: Counted } {
-  const counted: Counted = { statements: 0, roundTrips: 0, maxParams: 0 };
-  const inner = Symbol("inner");
-  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement => {
-    const single = <T>(run: () => T): T => {
-      counted.statements++;
-      counted.roundTrips++;
-      return run();
-    };
-    return {
-      [inner]: stmt,
-      bind: (...values: unknown[]) => wrap(stmt.bind(...values)),
-      first: (column?: string) => single(() => (column === undefined ? stmt.first() : stmt.first(column))),
-      all: () => single(() => stmt.all()),
-      run: () => single(() => stmt.run()),
-      raw: () => single(() => stmt.raw()),
-    } as unknown as D1PreparedStatement;
-  };
-  const db = {
-    prepare: (sql: string) => {
-      counted.maxParams = Math.max(counted.maxParams, sql.split("?").length - 1);
-      return wrap(env.DB.prepare(sql));
-    },
-    batch: (statements: D1PreparedStatement[]) => {
-      counted.statements += statements.length;
-      counted.roundTrips++;
-      return env.DB.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[inner] ?? s));
-    },
-  } as unknown as D1Database;
-  return { env: { ...env, ...vars, DB: db } as Env, counted };
+  const counter = new D1Counter();
+  return { env: counter.wrapEnv({ ...env, ...vars } as Env), counted: counter };
 }
 
 /** Inserts `count` invites of `orgId` in one statement; returns the id prefix they share. */

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
 import { Webhook } from "svix";
 import { expect } from "vitest";
+import { D1Counter } from "../workers/core/d1-counter";
 
 /**
  * Shared test helpers. Tests never assume empty tables: every test makes its own users and
@@ -86,7 +87,11 @@ export async function call<T = any>(method: string, path: string, options: CallO
     body = JSON.stringify(options.body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  const response = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+  return await readResult<T>(await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body })));
+}
+
+/** A response as tests read it: status, headers, the body parsed as JSON when it is JSON. */
+export async function readResult<T = any>(response: Response): Promise<CallResult<T>> {
   const text = await response.text();
   let parsed: unknown = null;
   if (text !== "") {
@@ -218,42 +223,11 @@ export async function seedProject(
 }
 
 /**
- * A D1 handle that counts round trips: each statement run on its own (`first/all/run/raw`) is
- * one, and each `batch` is one whatever it holds. Pass it to a domain function to check how many
- * trips an endpoint costs.
+ * A D1 handle that counts round trips (the Worker's own D1Counter): each statement run on its own
+ * (`first/all/run/raw`) is one, and each `batch` is one whatever it holds. Pass it to a domain
+ * function to check how many trips an endpoint costs.
  */
 export function countingDb(db: D1Database): { db: D1Database; roundTrips: () => number } {
-  let trips = 0;
-  const real = new WeakMap<object, D1PreparedStatement>();
-  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(stmt, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
-          return (...args: unknown[]) => {
-            trips += 1;
-            return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    real.set(proxy, stmt);
-    return proxy;
-  };
-  const counted = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          trips += 1;
-          return target.batch(statements.map((s) => real.get(s) ?? s));
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: counted, roundTrips: () => trips };
+  const counter = new D1Counter();
+  return { db: counter.wrap(db), roundTrips: () => counter.roundTrips };
 }

@@ -2,9 +2,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { handleFetch } from "../workers/api/router";
+import { D1Counter } from "../workers/core/d1-counter";
 import { generateToken, sha256Hex } from "../workers/core/tokens";
 import type { InviteEmailMessage } from "../workers/email-consumer/messages";
-import { BASE, type CallResult, signToken, uid } from "./helpers";
+import { BASE, type CallResult, readResult, signToken, uid } from "./helpers";
 
 /**
  * Helpers for the invitation tests: calls through the Worker's real fetch handler with a spy on
@@ -44,61 +45,22 @@ export interface TripCounter {
   batches?: number;
 }
 
-const INNER = Symbol("inner");
-
-function wrapStatement(stmt: D1PreparedStatement, counter: TripCounter): D1PreparedStatement {
-  const wrapped = {
-    [INNER]: stmt,
-    bind: (...values: unknown[]) => {
-      // D1 refuses statements with more than 100 bound parameters; local SQLite would not.
-      if (values.length > 100) throw new Error(`D1 allows at most 100 bound parameters (got ${values.length})`);
-      return wrapStatement(stmt.bind(...values), counter);
-    },
-    first: (...args: [string?]) => {
-      counter.trips++;
-      return (stmt.first as (...a: unknown[]) => unknown)(...args);
-    },
-    all: () => {
-      counter.trips++;
-      return stmt.all();
-    },
-    run: () => {
-      counter.trips++;
-      return stmt.run();
-    },
-    raw: (...args: unknown[]) => {
-      counter.trips++;
-      return (stmt.raw as (...a: unknown[]) => unknown)(...args);
-    },
-  };
-  return wrapped as unknown as D1PreparedStatement;
-}
-
-const unwrap = (s: D1PreparedStatement) => (s as unknown as { [INNER]: D1PreparedStatement })[INNER] ?? s;
-
 /**
- * A D1 handle (or session) that counts round trips (each batch() and each statement execution) and
- * enforces D1's limit of 100 bound parameters per statement.
+ * A D1 handle (or session) that counts round trips into `counter` (the Worker's own D1Counter:
+ * each batch() and each statement execution is one) and, like production D1, refuses statements
+ * with more than 100 bound parameters.
  */
 export function countingDb<T extends D1Database | D1DatabaseSession>(db: T, counter: TripCounter): T {
-  const wrapped = {
-    prepare: (sql: string) => wrapStatement(db.prepare(sql), counter),
-    batch: async (statements: D1PreparedStatement[]) => {
-      counter.trips++;
-      const index = counter.batches ?? 0;
+  const d1 = new D1Counter({
+    beforeBatch: async (index) => {
       counter.batches = index + 1;
       await counter.beforeBatch?.(index);
-      return await db.batch(statements.map(unwrap));
     },
-    withSession: (bookmark?: string) =>
-      countingDb((db as D1Database).withSession(bookmark as D1SessionBookmark), counter),
-    getBookmark: () => (db as D1DatabaseSession).getBookmark(),
-    exec: (sql: string) => {
+    onTrip: () => {
       counter.trips++;
-      return (db as D1Database).exec(sql);
     },
-  };
-  return wrapped as unknown as T;
+  });
+  return d1.wrap(db);
 }
 
 export interface ApiOptions {
@@ -153,16 +115,7 @@ export async function api<T = any>(method: string, path: string, options: ApiOpt
   const ctx = createExecutionContext();
   const response = await handleFetch(new Request(`${BASE}${path}`, { method, headers, body }), testEnv, ctx);
   await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  let parsed: unknown = null;
-  if (text !== "") {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = text;
-    }
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T, text };
+  return await readResult<T>(response);
 }
 
 /** Creates invites through the API and returns the results and the raw tokens by address. */

@@ -1,4 +1,4 @@
-import type { Db } from "./db";
+import { D1_MAX_PARAMS, type Db } from "./db";
 
 /**
  * Bench-only D1 accounting (`npm run bench`). When the Worker runs with the var
@@ -15,12 +15,29 @@ import type { Db } from "./db";
  */
 export const BENCH_COUNT_D1_VAR = "BENCH_COUNT_D1";
 
+export interface D1CounterHooks {
+  /** Awaited before each batch (its 0-based index): lets a test hold concurrent requests in lockstep. */
+  beforeBatch?: (index: number) => Promise<void>;
+  /** Called after each counted round trip. */
+  onTrip?: () => void;
+}
+
+/**
+ * The one D1 accounting wrapper, for the bench (above) and for tests that pin an endpoint's round
+ * trips. Like production D1, a statement with more than 100 bound parameters is refused (local
+ * SQLite would accept it).
+ */
 export class D1Counter {
   roundTrips = 0;
   statements = 0;
   writeRoundTrips = 0;
+  batches = 0;
+  /** The most parameters bound to one statement. */
+  maxParams = 0;
   sqlMs = 0;
   private readonly log: [string, number][] = [];
+
+  constructor(readonly hooks: D1CounterHooks = {}) {}
 
   /** A counter for this request when the bench var is set, else null. */
   static forEnv(env: Env): D1Counter | null {
@@ -43,18 +60,27 @@ export class D1Counter {
     this.roundTrips += 1;
     this.statements += statements;
     if (writes) this.writeRoundTrips += 1;
+    this.hooks.onTrip?.();
+  }
+
+  /** Records a bind; refuses what D1 refuses. */
+  bound(count: number): void {
+    if (count > D1_MAX_PARAMS) throw new Error(`D1 allows at most ${D1_MAX_PARAMS} bound parameters (got ${count})`);
+    this.maxParams = Math.max(this.maxParams, count);
   }
 
   /** The same handle, counting: statements it prepares count when they run. */
   wrap<T extends Db>(db: T): T {
     const wrapped = {
       prepare: (query: string) => new CountingStatement(db.prepare(query), query, this),
-      batch: (statements: D1PreparedStatement[]) => {
+      batch: async (statements: D1PreparedStatement[]) => {
+        const index = this.batches++;
+        await this.hooks.beforeBatch?.(index);
         this.trip(
           statements.length,
           statements.some((s) => isWrite(sqlOf(s))),
         );
-        return db.batch(statements.map(unwrap)).then((r) => this.timed(statements.map(sqlOf), r));
+        return this.timed(statements.map(sqlOf), await db.batch(statements.map(unwrap)));
       },
       getBookmark: () => ("getBookmark" in db ? db.getBookmark() : null),
       withSession: (constraint?: string) =>
@@ -92,6 +118,7 @@ class CountingStatement {
   ) {}
 
   bind(...values: unknown[]): CountingStatement {
+    this.counter.bound(values.length);
     return new CountingStatement(this.inner.bind(...values), this.sql, this.counter);
   }
 

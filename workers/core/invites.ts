@@ -275,7 +275,7 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
       // batch first, so that it frees the one-pending-invite slot for the new one.
       if (existing !== undefined) stale.push(existing);
       const token = generateToken();
-      fresh.push({ id: newId("invite"), email, token, hash: await sha256Hex(token), auditId: newId("auditEvent") });
+      fresh.push({ id: newId("invite"), email, token, hash: sha256Hex(token), auditId: newId("auditEvent") });
     }
   }
   if (fresh.length === 0) return emails.map((email) => results.get(email) as CreateResult);
@@ -578,7 +578,7 @@ export async function resendInvite(
   assertWithinLimit(windows, rateCounts(rateResult?.results as { key: string; count: number }[]), 1, now);
 
   const token = generateToken();
-  const hash = await sha256Hex(token);
+  const hash = sha256Hex(token);
   const expiresAt = now + input.ttlDays * DAY_MS;
   const guard = rateGuard(windows);
   const transition = {
@@ -700,10 +700,8 @@ export async function revokeInvite(db: Db, input: { inviteId: string; userId: st
 /** How the invitee names an invite: the token from the email link, or its id (the banner). */
 export type InviteKey = { token: string } | { id: string };
 
-async function keyCondition(key: InviteKey): Promise<{ sql: string; param: string }> {
-  return "token" in key
-    ? { sql: "i.token_hash = ?", param: await sha256Hex(key.token) }
-    : { sql: "i.id = ?", param: key.id };
+function keyCondition(key: InviteKey): { sql: string; param: string } {
+  return "token" in key ? { sql: "i.token_hash = ?", param: sha256Hex(key.token) } : { sql: "i.id = ?", param: key.id };
 }
 
 /**
@@ -715,7 +713,7 @@ export async function previewInvite(
   input: { token: string; now: number; rate?: RateWindow },
 ): Promise<InvitePreview> {
   const { now, rate } = input;
-  const hash = await sha256Hex(input.token);
+  const hash = sha256Hex(input.token);
   const results = await db.batch([
     ...(rate ? [rateIncrementStatement(db, rate, 1)] : []),
     db.prepare(`SELECT ${RECEIVED_INVITE_COLUMNS} FROM ${RECEIVED_INVITE_FROM} WHERE i.token_hash = ?`).bind(hash),
@@ -799,7 +797,7 @@ export async function acceptInvite(
   input: { key: InviteKey; userId: string; now: number; rate?: RateWindow },
 ): Promise<AcceptResult> {
   const { userId, now, rate } = input;
-  const key = await keyCondition(input.key);
+  const key = keyCondition(input.key);
   const guard = rate ? rateGuard([rate]) : { sql: "1", params: [] };
   const cond = {
     sql: `${key.sql} AND i.status = 'pending' AND i.expires_at > ?

@@ -157,7 +157,7 @@ describe("GET /v1/projects/{projectId}/invites", () => {
 });
 
 describe("POST /v1/invites/{inviteId}/resend", () => {
-  it("rotates the token (the old link dies), bumps token_version, restarts expiry, requeues, audits; two round trips", async () => {
+  it("rotates the token (the old link dies), bumps token_version, restarts expiry, requeues, audits; one round trip", async () => {
     const owner = await seedUser();
     const org = await seedOrg(owner.id);
     const invitee = await seedUser();
@@ -175,7 +175,10 @@ describe("POST /v1/invites/{inviteId}/resend", () => {
     const counter = { trips: 0 };
     const res = await api("POST", `/v1/invites/${id}/resend`, { as: owner.id, queue, counter });
     expect(res.status, res.text).toBe(200);
-    expect(counter.trips).toBe(2);
+    expect(counter.trips).toBe(1);
+    // The answer is the invite exactly as stored (as the list reads it back).
+    const listed = await api("GET", `/v1/organizations/${org.id}/invites`, { as: owner.id });
+    expect(listed.body.data.find((i: any) => i.id === id)).toEqual(res.body);
     expect(res.body).toMatchObject({
       id,
       status: "pending",
@@ -249,6 +252,61 @@ describe("POST /v1/invites/{inviteId}/resend", () => {
     const inv = await seedInvite({ orgId: org.id, email: mail("dir"), invitedBy: owner.id, role: "director" });
     expectProblem(await api("POST", `/v1/invites/${inv.id}/resend`, { as: manager.id }), 403, "ROLE_ABOVE_OWN");
     expect((await inviteRow(inv.id)).token_version).toBe(1);
+  });
+
+  it("a refused resend (404, 403, 429) writes nothing: the invite, its audit trail and the rate counters are unchanged", async () => {
+    const owner = await seedUser();
+    const manager = await seedUser();
+    const member = await seedUser();
+    const org = await seedOrg(owner.id, {
+      members: [
+        { id: manager.id, role: "manager" },
+        { id: member.id, role: "member" },
+      ],
+    });
+    const email = mail("refused");
+    // The invite is expired, and a stale pending one exists for the same address: a successful
+    // resend would expire the stale one; a refused one must not touch it.
+    const target = await seedInvite({ orgId: org.id, email, invitedBy: owner.id, role: "director", status: "expired" });
+    const stale = await seedInvite({ orgId: org.id, email, invitedBy: owner.id, expiresAt: Date.now() - 1000 });
+    const snapshot = async () => ({
+      target: await inviteRow(target.id),
+      stale: await inviteRow(stale.id),
+      audit: await auditRows(org.id),
+      counters: (
+        await env.DB.prepare("SELECT key, count FROM rate_limits WHERE key IN (?, ?, ?, ?) ORDER BY key")
+          .bind(
+            `invite:org:${org.id}`,
+            `invite:user:${owner.id}`,
+            `invite:user:${manager.id}`,
+            `invite:user:${member.id}`,
+          )
+          .all()
+      ).results,
+    });
+    // The owner has used up this hour (limit 1).
+    await env.DB.prepare("INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)")
+      .bind(`invite:user:${owner.id}`, Math.floor(Date.now() / 3_600_000) * 3_600_000)
+      .run();
+    const before = await snapshot();
+    const path = `/v1/invites/${target.id}/resend`;
+    expectProblem(await api("POST", path, { as: member.id }), 404, "INVITE_NOT_FOUND");
+    expectProblem(await api("POST", path, { as: (await seedUser()).id }), 404, "INVITE_NOT_FOUND");
+    expectProblem(await api("POST", path, { as: manager.id }), 403, "ROLE_ABOVE_OWN");
+    const limited = await api("POST", path, { as: owner.id, vars: { RATE_LIMIT_INVITES_PER_HOUR: "1" } });
+    expectProblem(limited, 429, "RATE_LIMITED");
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+    // Allowed: the stale one is expired (audited) and the target is pending again.
+    expect((await api("POST", path, { as: owner.id })).status).toBe(200);
+    expect((await inviteRow(stale.id)).status).toBe("expired");
+    expect((await inviteRow(target.id)).status).toBe("pending");
+    expect((await auditRows(org.id, "invite.expired")).map((a) => [a.target_id, a.actor_id])).toEqual([
+      [stale.id, null],
+    ]);
+    expect((await auditRows(org.id, "invite.resent")).map((a) => [a.target_id, JSON.parse(a.data).fromStatus])).toEqual(
+      [[target.id, "expired"]],
+    );
   });
 
   it("the resender becomes the inviter: an invite whose inviter was demoted is revived by an admin's resend", async () => {

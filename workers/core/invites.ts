@@ -45,6 +45,7 @@ import {
   type OrgPermission,
   type OrgRole,
   orgRank,
+  PROJECT_ROLES,
   type ProjectRole,
 } from "./roles";
 import { generateToken, sha256Hex } from "./tokens";
@@ -206,10 +207,71 @@ interface NewInvite {
 }
 
 /**
- * Invites each address to the scope. Two D1 round trips whatever the number of addresses (one
- * read batch, one write batch; the write is skipped when nothing is new), plus one only when
- * enqueueing the emails fails. Address lists travel as one JSON parameter (`json_each`), so no
- * statement comes near D1's 100 bound parameters.
+ * The caller roles (`ou.role`, and `pa.role` for a project) for which `authorizeScope` and `assertCanGrant`
+ * allow `permission` at `role` in a scope of `kind`, as an SQL condition. Enumerated by calling
+ * those very functions on every pair, so the guard inside a batch and the error the read-back
+ * explains cannot disagree. Cached: a handful of role combinations.
+ */
+const allowedPairsCache = new Map<string, string>();
+function allowedPairsSql(kind: InviteScope["kind"], permission: OrgPermission, role: OrgRole): string {
+  const cacheKey = `${kind}/${permission}/${role}`;
+  const cached = allowedPairsCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const pairs: string[] = [];
+  for (const orgRole of ORG_ROLES) {
+    for (const projectRole of kind === "organization" ? [null] : [null, ...PROJECT_ROLES]) {
+      const row =
+        kind === "organization"
+          ? { id: "", name: "", slug: "", created_at: 0, max_members: null, role: orgRole }
+          : {
+              id: "",
+              organization_id: "",
+              name: "",
+              created_at: 0,
+              org_name: "",
+              org_slug: "",
+              org_created_at: 0,
+              org_max_members: null,
+              org_role: orgRole,
+              project_role: projectRole,
+            };
+      try {
+        const access = authorizeScope(
+          row,
+          kind === "organization" ? { kind, orgId: "" } : { kind, projectId: "" },
+          permission,
+        );
+        assertCanGrant(access.orgRole, role);
+        pairs.push(`'${orgRole}/${projectRole ?? ""}'`);
+      } catch {
+        // not allowed
+      }
+    }
+  }
+  const sql =
+    pairs.length === 0
+      ? "0"
+      : kind === "organization"
+        ? `ou.role IN (${pairs.map((p) => p.replace("/", "")).join(", ")})`
+        : `(ou.role || '/' || COALESCE(pa.role, '')) IN (${pairs.join(", ")})`;
+  allowedPairsCache.set(cacheKey, sql);
+  return sql;
+}
+
+/**
+ * Invites each address to the scope in ONE D1 round trip whatever the number of addresses (plus
+ * one only when enqueueing the emails fails). One batch, one transaction:
+ *   the caller's access (read first: it explains a refusal), the stale pending invites of these
+ *   addresses expired (audited), the new invites inserted, their audit rows, the rate counters
+ *   incremented by what was inserted, and each address's outcome read back.
+ * Every write is guarded in SQL by the caller's access and rank (`allowedPairsSql`, enumerated
+ * from the same JS rules that name the error), so a refused request writes nothing. The insert is
+ * also guarded by the rate limits (counts + new addresses ≤ limit, all or nothing) and skips
+ * members (by verified address) and addresses with a pending invite (ON CONFLICT on the
+ * one-pending index); the statements after it are keyed on this request's fresh invite ids, so
+ * they act exactly when the insert did. Addresses travel as one JSON parameter (`json_each`), so no
+ * statement comes near D1's 100 bound parameters. A batch is serialized against every other
+ * write: concurrent requests cannot both insert an address or together overshoot a limit.
  */
 export async function createInvites(db: Db, queue: InviteQueue, input: CreateInvitesInput): Promise<CreateResult[]> {
   const { scope, inviterId, now } = input;
@@ -217,93 +279,88 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
   if (emails.length === 0 || emails.length > MAX_EMAILS_PER_REQUEST) {
     throw new ApiError("VALIDATION_FAILED", `Send 1 to ${MAX_EMAILS_PER_REQUEST} addresses.`);
   }
-  const emailsJson = JSON.stringify(emails);
   const org = orgIdSql(scope);
-  const scopeWhere =
-    scope.kind === "organization" ? "i.organization_id = ? AND i.project_id IS NULL" : "i.project_id = ?";
   const scopeParam = scope.kind === "organization" ? scope.orgId : scope.projectId;
+  // Matches the one-pending index (email, organization_id, COALESCE(project_id, '')).
+  const inScope = (a: string) => `${a}.organization_id = ${org.sql} AND COALESCE(${a}.project_id, '') = ?`;
+  const inScopeParams = [org.param, scope.kind === "organization" ? "" : scope.projectId];
   const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
-
-  // Round trip 1: access, existing members, existing pending invites and the rate-limit counts.
-  const [accessResult, memberResult, pendingResult, rateResult] = await db.batch([
-    scopeAccessStatement(db, scope, inviterId),
+  const userKey = `invite:user:${inviterId}`;
+  const allowed = {
+    sql:
+      scope.kind === "organization"
+        ? `EXISTS (SELECT 1 FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
+             WHERE ou.organization_id = ? AND ou.user_id = ? AND ${allowedPairsSql(scope.kind, "members:invite", input.role)})`
+        : `EXISTS (SELECT 1 FROM projects p JOIN organizations o ON o.id = p.organization_id
+             JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = ?
+             LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
+             WHERE p.id = ? AND ${allowedPairsSql(scope.kind, "members:invite", input.role)})`,
+    params: scope.kind === "organization" ? [scope.orgId, inviterId] : [inviterId, inviterId, scope.projectId],
+  };
+  const isMember = (email: string) =>
     scope.kind === "organization"
-      ? db
-          .prepare(
-            `SELECT DISTINCT ue.email FROM user_emails ue
-             JOIN organization_users ou ON ou.user_id = ue.user_id AND ou.organization_id = ?
-             WHERE ue.verified = 1 AND ue.email IN (SELECT value FROM json_each(?))`,
-          )
-          .bind(scope.orgId, emailsJson)
-      : db
-          .prepare(
-            `SELECT DISTINCT ue.email FROM user_emails ue
-             JOIN project_admins pa ON pa.admin_id = ue.user_id AND pa.project_id = ?
-             WHERE ue.verified = 1 AND ue.email IN (SELECT value FROM json_each(?))`,
-          )
-          .bind(scope.projectId, emailsJson),
-    db
-      .prepare(
-        `SELECT ${INVITE_COLUMNS} FROM ${INVITE_FROM}
-         WHERE ${scopeWhere} AND i.status = 'pending' AND i.email IN (SELECT value FROM json_each(?))`,
-      )
-      .bind(scopeParam, emailsJson),
-    db
-      .prepare(
-        `SELECT key, count FROM rate_limits
-         WHERE window_start = ? AND (key = ? OR key = 'invite:org:' || ${org.sql})`,
-      )
-      .bind(hourStart, `invite:user:${inviterId}`, org.param),
-  ]);
+      ? `EXISTS (SELECT 1 FROM user_emails ue JOIN organization_users m ON m.user_id = ue.user_id AND m.organization_id = ?
+                 WHERE ue.email = ${email} AND ue.verified = 1)`
+      : `EXISTS (SELECT 1 FROM user_emails ue JOIN project_admins m ON m.admin_id = ue.user_id AND m.project_id = ?
+                 WHERE ue.email = ${email} AND ue.verified = 1)`;
+  const rateCount = (keySql: string) =>
+    `COALESCE((SELECT count FROM rate_limits WHERE key = ${keySql} AND window_start = ?), 0)`;
+  const orgKeySql = `'invite:org:' || ${org.sql}`;
 
-  const access = authorizeScope(accessResult?.results[0], scope, "members:invite");
-  assertCanGrant(access.orgRole, input.role);
-
-  const members = new Set(((memberResult?.results ?? []) as { email: string }[]).map((r) => r.email));
-  const pending = new Map(((pendingResult?.results ?? []) as InviteRow[]).map((r) => [r.email, r]));
-  const results = new Map<string, CreateResult>();
-  const stale: InviteRow[] = [];
-  const fresh: NewInvite[] = [];
-  for (const email of emails) {
-    const existing = pending.get(email);
-    if (members.has(email)) {
-      results.set(email, { email, outcome: "already_member", invite: null });
-    } else if (existing !== undefined && existing.expires_at > now) {
-      results.set(email, { email, outcome: "already_invited", invite: toInvite(existing, now) });
-    } else {
-      // A pending invite past its expiry that the cron has not marked yet is expired in the write
-      // batch first, so that it frees the one-pending-invite slot for the new one.
-      if (existing !== undefined) stale.push(existing);
-      const token = generateToken();
-      fresh.push({ id: newId("invite"), email, token, hash: sha256Hex(token), auditId: newId("auditEvent") });
-    }
-  }
-  if (fresh.length === 0) return emails.map((email) => results.get(email) as CreateResult);
-
-  const windows = inviteWindows(access.orgId, inviterId, input.ratePerHour, now);
-  const counts = rateCounts(rateResult?.results as { key: string; count: number }[]);
-  assertWithinLimit(windows, counts, fresh.length, now);
-
-  // Round trip 2, one transaction: count, expire the stale, insert (a concurrent identical request
-  // loses on the partial unique index: ON CONFLICT DO NOTHING), audit what was inserted, read back.
-  const guard = rateGuard(windows);
+  const fresh: NewInvite[] = emails.map((email) => {
+    const token = generateToken();
+    return { id: newId("invite"), email, token, hash: sha256Hex(token), auditId: newId("auditEvent") };
+  });
   const freshJson = JSON.stringify(fresh.map((f) => ({ id: f.id, email: f.email, hash: f.hash, auditId: f.auditId })));
+  const staleJson = JSON.stringify(emails.map((email) => ({ email, auditId: newId("auditEvent") })));
   const expiresAt = now + input.ttlDays * DAY_MS;
-  const writeResults = await db.batch([
-    ...windows.map((w) => rateIncrementStatement(db, w, fresh.length)),
-    ...expireStaleStatements(db, stale, now),
+  // How many addresses this request would invite anew (the stale expired first: no longer pending).
+  const newCount = `(SELECT count(*) FROM json_each(?) j
+      WHERE NOT ${isMember("j.value ->> 'email'")}
+        AND NOT EXISTS (SELECT 1 FROM invites x WHERE x.email = j.value ->> 'email' AND ${inScope("x")}
+                          AND x.status = 'pending' AND x.expires_at > ?))`;
+  const newCountParams = [freshJson, scopeParam, ...inScopeParams, now];
+  const created = `(SELECT count(*) FROM invites WHERE id IN (SELECT j.value ->> 'id' FROM json_each(?) j))`;
+
+  const results = await db.batch([
+    scopeAccessStatement(db, scope, inviterId),
+    // A pending invite past its expiry that the cron has not marked yet is expired first, so that
+    // it frees the one-pending-invite slot (actor: the system, as the cron). INDEXED BY: left to
+    // itself the planner scans every overdue invite (invites_status_expires): 2 ms in the bench.
+    db
+      .prepare(
+        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+         SELECT j.value ->> 'auditId', i.organization_id, NULL, 'invite.expired', 'invite', i.id,
+                json_object('email', i.email, 'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', i.expires_at / 1000.0, 'unixepoch')), ?
+         FROM json_each(?) j JOIN invites i INDEXED BY invites_one_pending ON i.email = j.value ->> 'email' AND ${inScope("i")}
+         WHERE i.status = 'pending' AND i.expires_at <= ? AND ${allowed.sql}`,
+      )
+      .bind(now, staleJson, ...inScopeParams, now, ...allowed.params),
+    db
+      .prepare(
+        `UPDATE invites SET status = 'expired', updated_at = ?
+         WHERE id IN (SELECT i.id FROM json_each(?) j
+                      JOIN invites i INDEXED BY invites_one_pending ON i.email = j.value ->> 'email' AND ${inScope("i")}
+                      WHERE i.status = 'pending' AND i.expires_at <= ?)
+           AND ${allowed.sql}`,
+      )
+      .bind(now, staleJson, ...inScopeParams, now, ...allowed.params),
     db
       .prepare(
         `INSERT INTO invites (id, organization_id, project_id, email, role, project_role, status, token_hash,
                               token_version, invited_by, expires_at, created_at, updated_at)
-         SELECT j.value ->> 'id', ?, ?, j.value ->> 'email', ?, ?, 'pending', j.value ->> 'hash',
+         SELECT j.value ->> 'id', ${org.sql}, ?, j.value ->> 'email', ?, ?, 'pending', j.value ->> 'hash',
                 1, ?, ?, ?, ?
-         FROM json_each(?) j WHERE ${guard.sql}
+         FROM json_each(?) j
+         WHERE NOT ${isMember("j.value ->> 'email'")}
+           AND ${allowed.sql}
+           -- both windows have the same limit (inviteWindows)
+           AND max(${rateCount(orgKeySql)}, ${rateCount("?")}) + ${newCount} <= ?
          ON CONFLICT DO NOTHING`,
       )
       .bind(
-        access.orgId,
-        access.projectId,
+        org.param,
+        scope.kind === "organization" ? null : scope.projectId,
         input.role,
         input.projectRole,
         inviterId,
@@ -311,7 +368,14 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
         now,
         now,
         freshJson,
-        ...guard.params,
+        scopeParam,
+        ...allowed.params,
+        org.param,
+        hourStart,
+        userKey,
+        hourStart,
+        ...newCountParams,
+        input.ratePerHour,
       ),
     db
       .prepare(
@@ -322,68 +386,81 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
          FROM json_each(?) j JOIN invites i ON i.id = j.value ->> 'id'`,
       )
       .bind(inviterId, iso(expiresAt), now, freshJson),
+    // Both windows count what was inserted (nothing when the insert was refused).
     db
       .prepare(
-        `SELECT ${INVITE_COLUMNS}, i.id IN (SELECT j.value ->> 'id' FROM json_each(?) j) AS created
-         FROM ${INVITE_FROM}
-         WHERE ${scopeWhere} AND i.status = 'pending'
-           AND i.email IN (SELECT j.value ->> 'email' FROM json_each(?) j)`,
+        `INSERT INTO rate_limits (key, window_start, count)
+         SELECT k.key, ?, c.n FROM (SELECT ${orgKeySql} AS key UNION ALL SELECT ? AS key) k, (SELECT ${created} AS n) c
+         WHERE c.n > 0
+         ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
       )
-      .bind(freshJson, scopeParam, freshJson),
+      .bind(hourStart, org.param, userKey, freshJson),
+    // Each address in request order: member (not checked for what this request created), its
+    // pending invite in the scope, whether this request created it; and the counts (for a 429).
     db
-      .prepare("SELECT key, count FROM rate_limits WHERE window_start = ? AND key IN (?, ?)")
-      .bind(hourStart, windows[0]?.key, windows[1]?.key),
+      .prepare(
+        `SELECT j.key AS ord, j.value ->> 'email' AS req_email,
+                CASE WHEN i.id = j.value ->> 'id' THEN 1 ELSE 0 END AS created,
+                CASE WHEN i.id = j.value ->> 'id' THEN 0 ELSE ${isMember("j.value ->> 'email'")} END AS member,
+                ${rateCount(orgKeySql)} AS org_count, ${rateCount("?")} AS user_count,
+                ${INVITE_COLUMNS}
+         FROM json_each(?) j
+         LEFT JOIN invites i ON i.email = j.value ->> 'email' AND ${inScope("i")} AND i.status = 'pending'
+         LEFT JOIN admins inviter ON inviter.id = i.invited_by`,
+      )
+      .bind(scopeParam, org.param, hourStart, userKey, hourStart, freshJson, ...inScopeParams),
   ]);
-  const rows = (writeResults.at(-2)?.results ?? []) as (InviteRow & { created: number })[];
-  const after = new Map(rows.map((r) => [r.email, r]));
-  const created: NewInvite[] = [];
-  for (const f of fresh) {
-    const row = after.get(f.email);
-    if (row === undefined) {
-      // Not inserted and no pending invite in the way: a concurrent request used up the limit.
-      assertNotOver(windows, rateCounts(writeResults.at(-1)?.results as { key: string; count: number }[]), now);
-      throw new ApiError("CONFLICT", "The invites changed while they were being created; try again.");
+
+  const access = authorizeScope(results[0]?.results[0], scope, "members:invite");
+  assertCanGrant(access.orgRole, input.role);
+
+  type Outcome = InviteRow & {
+    ord: number;
+    req_email: string;
+    created: number;
+    member: number;
+    org_count: number;
+    user_count: number;
+  };
+  const rows = (results.at(-1)?.results ?? []) as Outcome[];
+  const out: CreateResult[] = new Array(emails.length);
+  const createdInvites: NewInvite[] = [];
+  let refused = 0;
+  for (const row of rows) {
+    const f = fresh[row.ord] as NewInvite;
+    if (row.member === 1) {
+      out[row.ord] = { email: f.email, outcome: "already_member", invite: null };
+    } else if (row.id !== null) {
+      if (row.created === 1) createdInvites.push(f);
+      out[row.ord] = {
+        email: f.email,
+        outcome: row.created === 1 ? "invited" : "already_invited",
+        invite: toInvite(row, now),
+      };
+    } else {
+      refused++;
     }
-    if (row.created === 1) created.push(f);
-    results.set(f.email, {
-      email: f.email,
-      outcome: row.created === 1 ? "invited" : "already_invited",
-      invite: toInvite(row, now),
-    });
+  }
+  if (refused > 0 || rows.length !== emails.length) {
+    // The insert was refused: the only guard left is the rate limits (counts read after it).
+    const windows = inviteWindows(access.orgId, inviterId, input.ratePerHour, now);
+    const counts = rateCounts([
+      { key: windows[0]?.key ?? "", count: rows[0]?.org_count ?? 0 },
+      { key: userKey, count: rows[0]?.user_count ?? 0 },
+    ]);
+    assertWithinLimit(windows, counts, refused, now);
+    throw new ApiError("CONFLICT", "The invites changed while they were being created; try again.");
   }
 
   const failed = await enqueueInviteEmails(
     db,
     queue,
-    created.map((f) => ({ type: "invite", inviteId: f.id, tokenVersion: 1, token: f.token })),
+    createdInvites.map((f) => ({ type: "invite", inviteId: f.id, tokenVersion: 1, token: f.token })),
   );
-  for (const result of results.values()) {
+  for (const result of out) {
     if (result.invite !== null && failed.has(result.invite.id)) markDeliveryFailed(result.invite);
   }
-  return emails.map((email) => results.get(email) as CreateResult);
-}
-
-/** Marks stale pending invites expired, with their audit rows (actor: the system, as the cron). */
-function expireStaleStatements(db: Db, stale: { id: string }[], now: number): D1PreparedStatement[] {
-  if (stale.length === 0) return [];
-  const json = JSON.stringify(stale.map((s) => ({ id: s.id, auditId: newId("auditEvent") })));
-  return [
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT j.value ->> 'auditId', i.organization_id, NULL, 'invite.expired', 'invite', i.id,
-                json_object('email', i.email, 'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', i.expires_at / 1000.0, 'unixepoch')), ?
-         FROM json_each(?) j JOIN invites i ON i.id = j.value ->> 'id'
-         WHERE i.status = 'pending' AND i.expires_at <= ?`,
-      )
-      .bind(now, json, now),
-    db
-      .prepare(
-        `UPDATE invites SET status = 'expired', updated_at = ?
-         WHERE id IN (SELECT j.value ->> 'id' FROM json_each(?) j) AND status = 'pending' AND expires_at <= ?`,
-      )
-      .bind(now, json, now),
-  ];
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,13 +614,55 @@ function finishedInviteError(status: InviteStatus): ApiError {
 }
 
 /**
+ * SQL over `ou.role` (the caller's organization role), `pa.role` (their project role) and
+ * `i.role` (the invite's) that holds exactly when `authorizeManaged` and `assertCanGrant` let the
+ * caller `permission` the invite: enumerated by calling them, so the guard in the batch and the
+ * error named from the read-back cannot disagree.
+ */
+const managedSqlCache = new Map<string, string>();
+function managedAllowedSql(permission: OrgPermission): string {
+  const cached = managedSqlCache.get(permission);
+  if (cached !== undefined) return cached;
+  const callers: string[] = [];
+  const grants: string[] = [];
+  for (const orgRole of ORG_ROLES) {
+    for (const projectRole of [null, ...PROJECT_ROLES]) {
+      try {
+        authorizeManaged(
+          { caller_org_role: orgRole, caller_project_role: projectRole } as ManagedInviteRow,
+          permission,
+        );
+        callers.push(`'${orgRole}/${projectRole ?? ""}'`);
+      } catch {
+        // not allowed
+      }
+    }
+    for (const role of ORG_ROLES) if (canGrantOrgRole(orgRole, role)) grants.push(`'${orgRole}/${role}'`);
+  }
+  const sql =
+    callers.length === 0
+      ? "0"
+      : `(ou.role || '/' || COALESCE(pa.role, '')) IN (${callers.join(", ")}) AND (ou.role || '/' || i.role) IN (${grants.join(", ")})`;
+  managedSqlCache.set(permission, sql);
+  return sql;
+}
+
+/**
  * Resend: a new token (the old link dies with its hash), token_version + 1, a new expiry, delivery
  * reset to queued, and the email queued again. Allowed for pending and expired invites (expired
  * becomes pending again); accepted → 409 INVITE_ALREADY_ACCEPTED, declined / revoked → 410.
  * Counts against the invite rate limit (it sends an email). A resend re-grants the invite's role,
  * so the caller must be allowed to grant it (ROLE_ABOVE_OWN otherwise), and becomes the invite's
  * inviter: the email names them and acceptance re-checks their role (so an admin can revive an
- * invite whose original inviter has since been demoted). Two round trips.
+ * invite whose original inviter has since been demoted).
+ *
+ * One round trip: one batch whose first statement reads the invite, the caller's roles, any other
+ * pending invite for the address and the rate counts (what explains a refusal); every write after
+ * it is guarded by the whole condition in SQL (`go`): the caller may resend at the invite's role,
+ * the invite is pending or expired, no other unexpired pending invite for the address, and both
+ * rate windows have room. So a refused resend writes nothing, and the JS checks on the first
+ * row name the error. The counters are incremented only when the UPDATE stored this request's
+ * token hash.
  */
 export async function resendInvite(
   db: Db,
@@ -552,93 +671,131 @@ export async function resendInvite(
 ): Promise<Invite> {
   const { inviteId, userId, now } = input;
   const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
-  const [inviteResult, otherResult, rateResult] = await db.batch([
-    managedInviteStatement(db, inviteId, userId),
-    // Another pending invite for the same address and scope (possible once this one expired).
-    db
-      .prepare(
-        `SELECT o.id, o.expires_at FROM invites o JOIN invites i ON i.id = ?
-         WHERE o.id <> i.id AND o.status = 'pending' AND o.email = i.email
-           AND o.organization_id = i.organization_id AND COALESCE(o.project_id, '') = COALESCE(i.project_id, '')`,
-      )
-      .bind(inviteId),
-    db
-      .prepare(
-        `SELECT key, count FROM rate_limits WHERE window_start = ?
-           AND (key = ? OR key = 'invite:org:' || (SELECT organization_id FROM invites WHERE id = ?))`,
-      )
-      .bind(hourStart, `invite:user:${userId}`, inviteId),
-  ]);
-  const row = authorizeManaged(inviteResult?.results[0] as ManagedInviteRow | undefined, "invites:resend");
-  assertCanGrant(row.caller_org_role, row.role);
-  if (row.status !== "pending" && row.status !== "expired") throw finishedInviteError(row.status);
-  const others = (otherResult?.results ?? []) as { id: string; expires_at: number }[];
-  if (others.some((o) => o.expires_at > now)) throw alreadyPending();
-  const windows = inviteWindows(row.organization_id, userId, input.ratePerHour, now);
-  assertWithinLimit(windows, rateCounts(rateResult?.results as { key: string; count: number }[]), 1, now);
-
+  const userKey = `invite:user:${userId}`;
   const token = generateToken();
   const hash = sha256Hex(token);
   const expiresAt = now + input.ttlDays * DAY_MS;
-  const guard = rateGuard(windows);
-  const transition = {
-    sql: `EXISTS (SELECT 1 FROM invites WHERE id = ? AND status IN ('pending', 'expired') AND token_version = ?)
-          AND ${guard.sql}`,
-    params: [inviteId, row.token_version, ...guard.params],
+  const sameAddress = `o.id <> i.id AND o.status = 'pending' AND o.email = i.email
+    AND o.organization_id = i.organization_id AND COALESCE(o.project_id, '') = COALESCE(i.project_id, '')`;
+  const orgCount = `COALESCE((SELECT count FROM rate_limits WHERE key = 'invite:org:' || i.organization_id AND window_start = ?), 0)`;
+  const userCount = "COALESCE((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0)";
+  const go = {
+    sql: `EXISTS (SELECT 1 FROM invites i
+      JOIN organization_users ou ON ou.organization_id = i.organization_id AND ou.user_id = ?
+      LEFT JOIN project_admins pa ON pa.project_id = i.project_id AND pa.admin_id = ?
+      WHERE i.id = ? AND i.status IN ('pending', 'expired') AND ${managedAllowedSql("invites:resend")}
+        AND NOT EXISTS (SELECT 1 FROM invites o WHERE ${sameAddress} AND o.expires_at > ?)
+        AND ${orgCount} + 1 <= ? AND ${userCount} + 1 <= ?)`,
+    params: [userId, userId, inviteId, now, hourStart, input.ratePerHour, userKey, hourStart, input.ratePerHour],
   };
   let results: D1Result[];
   try {
     results = await db.batch([
-      ...windows.map((w) => rateIncrementStatement(db, w, 1)),
-      ...expireStaleStatements(db, others, now),
-      auditStatementIf(
-        db,
-        {
-          organizationId: row.organization_id,
-          actorId: userId,
-          action: "invite.resent",
-          target: { type: "invite", id: inviteId },
-          data: {
-            email: row.email,
-            fromStatus: effectiveStatus(row, now),
-            tokenVersion: row.token_version + 1,
-            previousInviter: row.invited_by,
-            expiresAt: iso(expiresAt),
-          },
-          at: now,
-        },
-        transition.sql,
-        transition.params,
-      ),
+      db
+        .prepare(
+          `SELECT ${INVITE_COLUMNS}, ou.role AS caller_org_role, pa.role AS caller_project_role,
+                  (SELECT name FROM admins WHERE id = ?) AS caller_name,
+                  (SELECT max(o.expires_at) FROM invites o WHERE ${sameAddress}) AS other_expires_at,
+                  ${orgCount} AS org_count, ${userCount} AS user_count
+           FROM ${INVITE_FROM}
+           LEFT JOIN organization_users ou ON ou.organization_id = i.organization_id AND ou.user_id = ?
+           LEFT JOIN project_admins pa ON pa.project_id = i.project_id AND pa.admin_id = ?
+           WHERE i.id = ?`,
+        )
+        .bind(userId, hourStart, userKey, hourStart, userId, userId, inviteId),
+      // Another pending invite for the address past its expiry (possible once this one expired):
+      // expired first, audited (actor: the system), so this one can become pending.
+      db
+        .prepare(
+          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+           SELECT ?, o.organization_id, NULL, 'invite.expired', 'invite', o.id,
+                  json_object('email', o.email, 'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', o.expires_at / 1000.0, 'unixepoch')), ?
+           FROM invites i JOIN invites o ON ${sameAddress} AND o.expires_at <= ?
+           WHERE i.id = ? AND ${go.sql}`,
+        )
+        .bind(newId("auditEvent"), now, now, inviteId, ...go.params),
+      db
+        .prepare(
+          `UPDATE invites SET status = 'expired', updated_at = ?
+           WHERE id IN (SELECT o.id FROM invites i JOIN invites o ON ${sameAddress} AND o.expires_at <= ? WHERE i.id = ?)
+             AND ${go.sql}`,
+        )
+        .bind(now, now, inviteId, ...go.params),
+      db
+        .prepare(
+          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+           SELECT ?, i.organization_id, ?, 'invite.resent', 'invite', i.id,
+                  json_object('email', i.email,
+                              'fromStatus', CASE WHEN i.status = 'pending' AND i.expires_at <= ? THEN 'expired' ELSE i.status END,
+                              'tokenVersion', i.token_version + 1, 'previousInviter', i.invited_by, 'expiresAt', ?), ?
+           FROM invites i WHERE i.id = ? AND ${go.sql}`,
+        )
+        .bind(newId("auditEvent"), userId, now, iso(expiresAt), now, inviteId, ...go.params),
       db
         .prepare(
           `UPDATE invites SET status = 'pending', token_hash = ?, token_version = token_version + 1, expires_at = ?,
                   invited_by = ?, updated_at = ?, delivery_status = 'queued', delivery_attempts = 0,
                   delivery_error = NULL, delivery_sent_at = NULL
-           WHERE id = ? AND ${transition.sql}`,
+           WHERE id = ? AND ${go.sql}`,
         )
-        .bind(hash, expiresAt, userId, now, inviteId, ...transition.params),
-      db.prepare(`SELECT ${INVITE_COLUMNS} FROM ${INVITE_FROM} WHERE i.id = ?`).bind(inviteId),
+        .bind(hash, expiresAt, userId, now, inviteId, ...go.params),
       db
-        .prepare("SELECT key, count FROM rate_limits WHERE window_start = ? AND key IN (?, ?)")
-        .bind(hourStart, windows[0]?.key, windows[1]?.key),
+        .prepare(
+          `INSERT INTO rate_limits (key, window_start, count)
+           SELECT k.key, ?, 1 FROM invites i
+           JOIN (SELECT 'invite:org:' || organization_id AS key FROM invites WHERE id = ? UNION ALL SELECT ? AS key) k
+           WHERE i.id = ? AND i.token_hash = ?
+           ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
+        )
+        .bind(hourStart, inviteId, userKey, inviteId, hash),
     ]);
   } catch (error) {
-    // The one-pending-invite index: another invite for this address became pending meanwhile.
+    // The one-pending-invite index (kept as the last line of defence).
     if (isUniqueViolation(error)) throw alreadyPending();
     throw error;
   }
-  const updated = results.at(-2)?.results[0] as InviteRow | undefined;
-  if (updated === undefined) throw new ApiError("INVITE_NOT_FOUND", "No such invite.");
-  if (changes(results.at(-3) as D1Result) === 0) {
-    assertNotOver(windows, rateCounts(results.at(-1)?.results as { key: string; count: number }[]), now);
-    if (updated.status !== "pending") throw finishedInviteError(updated.status);
-    // A concurrent resend won: its fresh token is on its way; report the invite as it is now.
-    return toInvite(updated, now);
-  }
-  const invite = toInvite(updated, now);
+  type ReadRow = ManagedInviteRow & {
+    caller_name: string | null;
+    other_expires_at: number | null;
+    org_count: number;
+    user_count: number;
+  };
+  const row = authorizeManaged(results[0]?.results[0] as ReadRow | undefined, "invites:resend") as ReadRow & {
+    caller_org_role: OrgRole;
+  };
+  assertCanGrant(row.caller_org_role, row.role);
+  if (row.status !== "pending" && row.status !== "expired") throw finishedInviteError(row.status);
+  if (row.other_expires_at !== null && row.other_expires_at > now) throw alreadyPending();
+  const windows = inviteWindows(row.organization_id, userId, input.ratePerHour, now);
+  assertWithinLimit(
+    windows,
+    rateCounts([
+      { key: windows[0]?.key ?? "", count: row.org_count },
+      { key: userKey, count: row.user_count },
+    ]),
+    1,
+    now,
+  );
+  if (changes(results[4] as D1Result) !== 1) throw new ApiError("CONFLICT", "The invite changed meanwhile; try again.");
+  // The row as the UPDATE left it (same transaction: the first read plus exactly what it set).
+  const invite = toInvite(
+    {
+      ...row,
+      status: "pending",
+      token_version: row.token_version + 1,
+      expires_at: expiresAt,
+      invited_by: userId,
+      inviter_name: row.caller_name,
+      updated_at: now,
+      delivery_status: "queued",
+      delivery_attempts: 0,
+      delivery_error: null,
+      delivery_sent_at: null,
+    },
+    now,
+  );
   const failed = await enqueueInviteEmails(db, queue, [
-    { type: "invite", inviteId, tokenVersion: updated.token_version, token },
+    { type: "invite", inviteId, tokenVersion: row.token_version + 1, token },
   ]);
   if (failed.has(inviteId)) markDeliveryFailed(invite);
   return invite;

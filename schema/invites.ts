@@ -34,6 +34,8 @@ export const invites = sqliteTable(
     invitedBy: text("invited_by").references(() => admins.id, { onDelete: "set null" }),
     acceptedBy: text("accepted_by").references(() => admins.id, { onDelete: "set null" }),
     acceptedAt: integer("accepted_at"),
+    /** Stamped by the accepting request's guarded UPDATE; its other statements are keyed on it. */
+    acceptNonce: text("accept_nonce"),
     expiresAt: integer("expires_at").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

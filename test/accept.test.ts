@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../workers/core/errors";
 import { acceptInvite } from "../workers/core/invites";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
-import { api, auditRows, invite, inviteRow, randomIp, seedInvite } from "./invite-helpers";
+import { api, auditRows, barrier, invite, inviteRow, randomIp, seedInvite } from "./invite-helpers";
 
 const mail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
@@ -125,6 +125,32 @@ describe("accepting an organization invite", () => {
     expect(members?.n).toBe(1);
     expect(await auditRows(org.id, "invite.accepted")).toHaveLength(1);
     expect(await auditRows(org.id, "member.added")).toHaveLength(1);
+  });
+
+  it("20 accepts of one project invite by id, all released into their batch together: one 200, one of each membership and audit row", async () => {
+    const owner = await seedUser();
+    const org = await seedOrg(owner.id);
+    const project = await seedProject(org.id, [{ id: owner.id, role: "admin" }]);
+    const invitee = await seedUser();
+    const { ids } = await invite(owner.id, { projectId: project.id }, [invitee.email], { role: "editor" });
+    const id = ids.get(invitee.email) as string;
+    const gate = barrier(20);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        api("POST", `/v1/invites/${id}/accept`, {
+          as: invitee.id,
+          counter: { trips: 0, beforeBatch: () => gate.wait() },
+        }),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of responses.filter((r) => r.status !== 200)) expectProblem(r, 409, "INVITE_ALREADY_ACCEPTED");
+    expect(await orgRole(org.id, invitee.id)).toBe("member");
+    expect(await projectRole(project.id, invitee.id)).toBe("editor");
+    expect(await auditRows(org.id, "invite.accepted")).toHaveLength(1);
+    expect(await auditRows(org.id, "member.added")).toHaveLength(1);
+    expect(await auditRows(org.id, "project_member.added")).toHaveLength(1);
+    expect((await inviteRow(id)).accept_nonce).toEqual(expect.any(String));
   });
 
   it("an existing member accepting an org invite keeps their role", async () => {

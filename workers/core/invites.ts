@@ -938,16 +938,18 @@ export interface AcceptResult {
 
 /**
  * Accepting, in ONE D1 batch (one transaction, one round trip — the failure path included). The
- * acceptance condition is re-checked inside the batch, at accept time:
+ * acceptance condition is checked inside the batch, at accept time, ONCE, by the guarded UPDATE:
  *   the invite is pending and unexpired (`expires_at > now`), a verified address of the caller
  *   equals the invite's, the inviter still holds a role that may invite at the invite's role,
  *   and a seat is left (or the caller is already a member) — plus the per-IP limit by token.
- * Statements, each guarded by that same condition: a diagnosis read (why it would fail), the audit
- * rows, the organization membership (ON CONFLICT DO NOTHING: an existing org role is kept), the
- * project membership (likewise: an existing project member keeps their project role), the guarded
- * UPDATE to accepted, and the views to answer with. The UPDATE's changed-row count decides: 0
- * means nothing changed and the diagnosis names the contract error. Of any number of concurrent
- * accepts exactly one UPDATE matches.
+ * The UPDATE stamps a per-request random `accept_nonce`; every later statement is keyed on
+ * (invite, nonce) — a primary-key or token-hash lookup — so it acts exactly when this request's
+ * UPDATE did: the audit rows (one statement; `member.added` / `project_member.added` only for a
+ * membership that did not exist yet, so they come before the inserts), the organization
+ * membership (ON CONFLICT DO NOTHING: an existing org role is kept), the project membership
+ * (likewise), and one read: the views to answer with, or — only when the nonce is not ours — the
+ * diagnosis that names the contract error. Of any number of concurrent accepts exactly one UPDATE
+ * matches, and the losers' nonces match nothing, even within the same millisecond.
  */
 export async function acceptInvite(
   db: Db,
@@ -955,103 +957,118 @@ export async function acceptInvite(
 ): Promise<AcceptResult> {
   const { userId, now, rate } = input;
   const key = keyCondition(input.key);
+  const nonce = crypto.randomUUID();
   const guard = rate ? rateGuard([rate]) : { sql: "1", params: [] };
-  const cond = {
-    sql: `${key.sql} AND i.status = 'pending' AND i.expires_at > ?
-      AND EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.verified = 1 AND ue.email = i.email)
-      AND ${INVITER_STILL_ALLOWED_SQL}
-      AND ${SEAT_AVAILABLE_SQL}
-      AND ${guard.sql}`,
-    params: [key.param, now, userId, userId, ...guard.params],
-  };
   const from = "FROM invites i JOIN organizations o ON o.id = i.organization_id";
-  // An audit row written under `cond` (and `extra`): the target id is an SQL expression.
-  const audit = (
-    action: string,
-    target: { type: string; idSql: string; params: unknown[] },
-    data: string,
-    extra = "",
-    extraParams: unknown[] = [],
-  ) =>
+  const mine = { sql: `${key.sql} AND i.accept_nonce = ?`, params: [key.param, nonce] };
+  const statements = [
+    ...(rate ? [rateIncrementStatement(db, rate, 1)] : []),
+    db
+      .prepare(
+        `UPDATE invites SET status = 'accepted', accepted_by = ?, accepted_at = ?, updated_at = ?, accept_nonce = ?
+         WHERE id IN (SELECT i.id ${from}
+                      WHERE ${key.sql} AND i.status = 'pending' AND i.expires_at > ?
+                        AND EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.verified = 1 AND ue.email = i.email)
+                        AND ${INVITER_STILL_ALLOWED_SQL}
+                        AND ${SEAT_AVAILABLE_SQL}
+                        AND ${guard.sql})`,
+      )
+      .bind(userId, now, now, nonce, key.param, now, userId, userId, ...guard.params),
     db
       .prepare(
         `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT ?, i.organization_id, ?, '${action}', '${target.type}', ${target.idSql}, ${data}, ? ${from}
-         WHERE ${cond.sql} ${extra}`,
+         SELECT ?, i.organization_id, ?, 'invite.accepted', 'invite', i.id,
+                json_object('email', i.email, 'role', i.role, 'projectId', i.project_id, 'projectRole', i.project_role), ?
+         FROM invites i WHERE ${mine.sql}
+         UNION ALL
+         SELECT ?, i.organization_id, ?, 'member.added', 'member', ?, json_object('role', i.role, 'inviteId', i.id), ?
+         FROM invites i WHERE ${mine.sql}
+           AND NOT EXISTS (SELECT 1 FROM organization_users m WHERE m.organization_id = i.organization_id AND m.user_id = ?)
+         UNION ALL
+         SELECT ?, i.organization_id, ?, 'project_member.added', 'project_member', ?,
+                json_object('projectId', i.project_id, 'role', i.project_role, 'inviteId', i.id), ?
+         FROM invites i WHERE ${mine.sql} AND i.project_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM project_admins pa WHERE pa.project_id = i.project_id AND pa.admin_id = ?)`,
       )
-      .bind(newId("auditEvent"), userId, ...target.params, now, ...cond.params, ...extraParams);
-  const invite = { type: "invite", idSql: "i.id", params: [] };
-  const member = { type: "member", idSql: "?", params: [userId] };
-  const projectMember = { type: "project_member", idSql: "?", params: [userId] };
-  const statements = [
-    ...(rate ? [rateIncrementStatement(db, rate, 1)] : []),
-    diagnosisStatement(db, key, userId),
-    audit(
-      "invite.accepted",
-      invite,
-      `json_object('email', i.email, 'role', i.role, 'projectId', i.project_id, 'projectRole', i.project_role)`,
-    ),
-    audit(
-      "member.added",
-      member,
-      `json_object('role', i.role, 'inviteId', i.id)`,
-      "AND NOT EXISTS (SELECT 1 FROM organization_users m WHERE m.organization_id = i.organization_id AND m.user_id = ?)",
-      [userId],
-    ),
-    audit(
-      "project_member.added",
-      projectMember,
-      `json_object('projectId', i.project_id, 'role', i.project_role, 'inviteId', i.id)`,
-      `AND i.project_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM project_admins pa WHERE pa.project_id = i.project_id AND pa.admin_id = ?)`,
-      [userId],
-    ),
+      .bind(
+        newId("auditEvent"),
+        userId,
+        now,
+        ...mine.params,
+        newId("auditEvent"),
+        userId,
+        userId,
+        now,
+        ...mine.params,
+        userId,
+        newId("auditEvent"),
+        userId,
+        userId,
+        now,
+        ...mine.params,
+        userId,
+      ),
     db
       .prepare(
         `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
-         SELECT i.organization_id, ?, i.role, ?, ? ${from} WHERE ${cond.sql}
+         SELECT i.organization_id, ?, i.role, ?, ? FROM invites i WHERE ${mine.sql}
          ON CONFLICT DO NOTHING`,
       )
-      .bind(userId, now, now, ...cond.params),
+      .bind(userId, now, now, ...mine.params),
     db
       .prepare(
         `INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at)
-         SELECT i.project_id, ?, i.project_role, ?, ? ${from} WHERE ${cond.sql} AND i.project_id IS NOT NULL
+         SELECT i.project_id, ?, i.project_role, ?, ? FROM invites i WHERE ${mine.sql} AND i.project_id IS NOT NULL
          ON CONFLICT DO NOTHING`,
       )
-      .bind(userId, now, now, ...cond.params),
+      .bind(userId, now, now, ...mine.params),
+    // Always one row (the invite may not exist). The diagnosis columns are evaluated only when the
+    // UPDATE was not ours (CASE is lazy): after a refused UPDATE nothing changed, so they describe
+    // the state the guard saw.
     db
       .prepare(
-        `UPDATE invites SET status = 'accepted', accepted_by = ?, accepted_at = ?, updated_at = ?
-         WHERE id IN (SELECT i.id ${from} WHERE ${cond.sql})`,
-      )
-      .bind(userId, now, now, ...cond.params),
-    db
-      .prepare(
-        `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role AS org_role,
+        `SELECT i.id AS invite_id, i.status, i.expires_at, coalesce(i.accept_nonce = x.nonce, 0) AS mine,
+                CASE WHEN i.accept_nonce = x.nonce THEN 1 ELSE EXISTS (
+                  SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.email = i.email AND ue.verified = 1) END
+                  AS verified_match,
+                CASE WHEN i.accept_nonce = x.nonce THEN 1 ELSE EXISTS (
+                  SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.email = i.email) END AS any_match,
+                CASE WHEN i.accept_nonce = x.nonce THEN 1 ELSE ${INVITER_STILL_ALLOWED_SQL} END AS inviter_ok,
+                CASE WHEN i.accept_nonce = x.nonce THEN 1 ELSE ${SEAT_AVAILABLE_SQL} END AS seat_ok,
+                o.id, o.name, o.slug, o.created_at, o.max_members, ou.role AS org_role,
                 p.id AS project_id, p.name AS project_name, p.created_at AS project_created_at,
-                pa.role AS project_role
-         FROM invites i JOIN organizations o ON o.id = i.organization_id
-         JOIN organization_users ou ON ou.organization_id = o.id AND ou.user_id = ?
+                pa.role AS project_role,
+                ${rate ? "(SELECT count FROM rate_limits WHERE key = ? AND window_start = ?)" : "NULL"} AS rate_count
+         FROM (SELECT ? AS nonce) x
+         LEFT JOIN invites i ON ${key.sql}
+         LEFT JOIN organizations o ON o.id = i.organization_id
+         LEFT JOIN organization_users ou ON ou.organization_id = o.id AND ou.user_id = ?
          LEFT JOIN projects p ON p.id = i.project_id
-         LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
-         WHERE ${key.sql}`,
+         LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?`,
       )
-      .bind(userId, userId, key.param),
-    ...(rate
-      ? [
-          db
-            .prepare("SELECT key, count FROM rate_limits WHERE key = ? AND window_start = ?")
-            .bind(rate.key, rate.windowStart),
-        ]
-      : []),
+      .bind(userId, userId, userId, ...(rate ? [rate.key, rate.windowStart] : []), nonce, key.param, userId, userId),
   ];
   const results = await db.batch(statements);
-  const offset = rate ? 1 : 0;
-  const updateResult = results[offset + 6] as D1Result;
-  if (changes(updateResult) === 0) {
-    if (rate) assertNotOver([rate], rateCounts(results.at(-1)?.results as { key: string; count: number }[]), now);
-    const d = results[offset]?.results[0] as InviteDiagnosis | undefined;
+  const view = results.at(-1)?.results[0] as
+    | (InviteDiagnosis & {
+        invite_id: string | null;
+        mine: number;
+        id: string;
+        name: string;
+        slug: string;
+        created_at: number;
+        max_members: number | null;
+        org_role: OrgRole | null;
+        project_id: string | null;
+        project_name: string | null;
+        project_created_at: number | null;
+        project_role: ProjectRole | null;
+        rate_count: number | null;
+      })
+    | undefined;
+  if (changes(results[rate ? 1 : 0] as D1Result) === 0 || view?.mine !== 1) {
+    if (rate) assertNotOver([rate], rateCounts([{ key: rate.key, count: view?.rate_count ?? 0 }]), now);
+    const d = view?.invite_id == null ? undefined : view;
     throw (
       refusal(d, "id" in input.key, now) ??
       (d?.inviter_ok === 0
@@ -1064,21 +1081,7 @@ export async function acceptInvite(
           : new ApiError("CONFLICT", "The invite changed meanwhile; try again."))
     );
   }
-  const view = results[offset + 7]?.results[0] as
-    | {
-        id: string;
-        name: string;
-        slug: string;
-        created_at: number;
-        max_members: number | null;
-        org_role: OrgRole;
-        project_id: string | null;
-        project_name: string | null;
-        project_created_at: number | null;
-        project_role: ProjectRole | null;
-      }
-    | undefined;
-  if (view === undefined) throw new ApiError("INTERNAL", "The accepted invite could not be read back.");
+  if (view.org_role === null) throw new ApiError("INTERNAL", "The accepted invite could not be read back.");
   return {
     organization: toOrganization(view, view.org_role),
     project:

@@ -56,12 +56,14 @@ import { type Organization, type Project, toOrganization, toProject } from "./vi
  * lifecycle — create, list, resend, revoke (the inviter's side), preview, accept, decline and the
  * banner feed (the invitee's side).
  *
- * Every change is one D1 batch (one transaction). Transitions are guarded in SQL and their
- * changed-row count decides the outcome; the audit rows of a transition sit in the same batch,
- * BEFORE the UPDATE, guarded by the very condition the UPDATE re-evaluates. A batch is serialized
- * against every other write, so the audit row is written exactly when the transition happens —
- * even when two concurrent requests carry the same millisecond (workerd's clock only moves on
- * I/O), which an "accepted_at = ?" check after the UPDATE could not tell apart.
+ * Every change is one D1 batch (one transaction). Transitions are guarded in SQL
+ * and their changed-row count decides the outcome; the audit rows of a transition sit in the same
+ * batch, either BEFORE the UPDATE guarded by the very condition it evaluates (revoke, decline), or
+ * AFTER it keyed on something only this request wrote — its fresh invite ids (create), its new
+ * token hash (resend), its accept_nonce (accept). A batch is serialized against every other
+ * write, so the audit row is written exactly when the transition happens — even when two
+ * concurrent requests carry the same millisecond (workerd's clock only moves on I/O), which an
+ * "accepted_at = ?" check after the UPDATE could not tell apart.
  *
  * Raw tokens never reach D1: rows hold the SHA-256 hash and `token_version`; the raw token goes
  * only into the EMAIL_QUEUE message, after the batch that stored its hash has committed.

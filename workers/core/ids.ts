@@ -13,16 +13,7 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
 /** 16 random bytes (128 bits) as 26 base32 characters behind the type prefix. */
 export function newId(kind: IdKind): string {
-  return encodeId(kind, crypto.getRandomValues(new Uint8Array(16)));
-}
-
-/** `n` ids of one kind from a single `getRandomValues` call (bulk inserts). */
-export function newIds(kind: IdKind, n: number): string[] {
-  const bytes = crypto.getRandomValues(new Uint8Array(n * 16));
-  return Array.from({ length: n }, (_, i) => encodeId(kind, bytes.subarray(i * 16, i * 16 + 16)));
-}
-
-function encodeId(kind: IdKind, bytes: Uint8Array): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
   let bits = 0;
   let value = 0;
   let out = "";

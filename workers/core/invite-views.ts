@@ -58,22 +58,6 @@ export interface Invite {
   delivery: { status: "queued" | "sent" | "failed"; attempts: number; lastError: string | null; sentAt: string | null };
 }
 
-// A page or a bulk create maps many invites sharing created/expires timestamps: remember the last
-// two conversions (Date#toISOString showed up in the 50-address invite's profile).
-let isoKeyA = Number.NaN;
-let isoValueA = "";
-let isoKeyB = Number.NaN;
-let isoValueB = "";
-function isoRecent(ms: number): string {
-  if (ms === isoKeyA) return isoValueA;
-  if (ms === isoKeyB) return isoValueB;
-  isoKeyB = isoKeyA;
-  isoValueB = isoValueA;
-  isoKeyA = ms;
-  isoValueA = iso(ms);
-  return isoValueA;
-}
-
 export function toInvite(row: InviteRow, now: number): Invite {
   return {
     id: row.id,
@@ -85,8 +69,8 @@ export function toInvite(row: InviteRow, now: number): Invite {
     projectRole: row.project_role,
     status: effectiveStatus(row, now),
     invitedBy: { userId: row.invited_by, name: row.inviter_name },
-    createdAt: isoRecent(row.created_at),
-    expiresAt: isoRecent(row.expires_at),
+    createdAt: iso(row.created_at),
+    expiresAt: iso(row.expires_at),
     acceptedAt: isoOrNull(row.accepted_at),
     delivery: {
       status: row.delivery_status,

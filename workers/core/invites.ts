@@ -10,7 +10,7 @@ import {
 import { auditStatementIf } from "./audit";
 import { changes, type Db, first, iso, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
-import { newId, newIds } from "./ids";
+import { newId } from "./ids";
 import {
   effectiveStatus,
   INVITE_COLUMNS,
@@ -48,7 +48,7 @@ import {
   PROJECT_ROLES,
   type ProjectRole,
 } from "./roles";
-import { generateToken, generateTokens, sha256Hex } from "./tokens";
+import { generateToken, sha256Hex } from "./tokens";
 import { type Organization, type Project, toOrganization, toProject } from "./views";
 
 /**
@@ -309,16 +309,12 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
     `COALESCE((SELECT count FROM rate_limits WHERE key = ${keySql} AND window_start = ?), 0)`;
   const orgKeySql = `'invite:org:' || ${org.sql}`;
 
-  // Random values in bulk: one getRandomValues call each for tokens, invite ids and audit ids.
-  const tokens = generateTokens(emails.length);
-  const inviteIds = newIds("invite", emails.length);
-  const auditIds = newIds("auditEvent", emails.length * 2);
-  const fresh: NewInvite[] = emails.map((email, i) => {
-    const token = tokens[i] as string;
-    return { id: inviteIds[i] as string, email, token, hash: sha256Hex(token), auditId: auditIds[i] as string };
+  const fresh: NewInvite[] = emails.map((email) => {
+    const token = generateToken();
+    return { id: newId("invite"), email, token, hash: sha256Hex(token), auditId: newId("auditEvent") };
   });
   const freshJson = JSON.stringify(fresh.map((f) => ({ id: f.id, email: f.email, hash: f.hash, auditId: f.auditId })));
-  const staleJson = JSON.stringify(emails.map((email, i) => ({ email, auditId: auditIds[emails.length + i] })));
+  const staleJson = JSON.stringify(emails.map((email) => ({ email, auditId: newId("auditEvent") })));
   const expiresAt = now + input.ttlDays * DAY_MS;
   // How many addresses this request would invite anew (the stale expired first: no longer pending).
   const newCount = `(SELECT count(*) FROM json_each(?) j

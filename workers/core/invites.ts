@@ -309,10 +309,12 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
     `COALESCE((SELECT count FROM rate_limits WHERE key = ${keySql} AND window_start = ?), 0)`;
   const orgKeySql = `'invite:org:' || ${org.sql}`;
 
-  const fresh: NewInvite[] = emails.map((email) => {
-    const token = generateToken();
-    return { id: newId("invite"), email, token, hash: sha256Hex(token), auditId: newId("auditEvent") };
-  });
+  const fresh: NewInvite[] = await Promise.all(
+    emails.map(async (email) => {
+      const token = generateToken();
+      return { id: newId("invite"), email, token, hash: await sha256Hex(token), auditId: newId("auditEvent") };
+    }),
+  );
   const freshJson = JSON.stringify(fresh.map((f) => ({ id: f.id, email: f.email, hash: f.hash, auditId: f.auditId })));
   const staleJson = JSON.stringify(emails.map((email) => ({ email, auditId: newId("auditEvent") })));
   const expiresAt = now + input.ttlDays * DAY_MS;
@@ -675,7 +677,7 @@ export async function resendInvite(
   const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
   const userKey = `invite:user:${userId}`;
   const token = generateToken();
-  const hash = sha256Hex(token);
+  const hash = await sha256Hex(token);
   const expiresAt = now + input.ttlDays * DAY_MS;
   const sameAddress = `o.id <> i.id AND o.status = 'pending' AND o.email = i.email
     AND o.organization_id = i.organization_id AND COALESCE(o.project_id, '') = COALESCE(i.project_id, '')`;
@@ -859,8 +861,10 @@ export async function revokeInvite(db: Db, input: { inviteId: string; userId: st
 /** How the invitee names an invite: the token from the email link, or its id (the banner). */
 export type InviteKey = { token: string } | { id: string };
 
-function keyCondition(key: InviteKey): { sql: string; param: string } {
-  return "token" in key ? { sql: "i.token_hash = ?", param: sha256Hex(key.token) } : { sql: "i.id = ?", param: key.id };
+async function keyCondition(key: InviteKey): Promise<{ sql: string; param: string }> {
+  return "token" in key
+    ? { sql: "i.token_hash = ?", param: await sha256Hex(key.token) }
+    : { sql: "i.id = ?", param: key.id };
 }
 
 /**
@@ -872,7 +876,7 @@ export async function previewInvite(
   input: { token: string; now: number; rate?: RateWindow },
 ): Promise<InvitePreview> {
   const { now, rate } = input;
-  const hash = sha256Hex(input.token);
+  const hash = await sha256Hex(input.token);
   const results = await db.batch([
     ...(rate ? [rateIncrementStatement(db, rate, 1)] : []),
     db.prepare(`SELECT ${RECEIVED_INVITE_COLUMNS} FROM ${RECEIVED_INVITE_FROM} WHERE i.token_hash = ?`).bind(hash),
@@ -958,7 +962,7 @@ export async function acceptInvite(
   input: { key: InviteKey; userId: string; now: number; rate?: RateWindow },
 ): Promise<AcceptResult> {
   const { userId, now, rate } = input;
-  const key = keyCondition(input.key);
+  const key = await keyCondition(input.key);
   const nonce = crypto.randomUUID();
   const guard = rate ? rateGuard([rate]) : { sql: "1", params: [] };
   const from = "FROM invites i JOIN organizations o ON o.id = i.organization_id";

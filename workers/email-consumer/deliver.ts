@@ -128,7 +128,7 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
   const { db } = ctx;
   const now = Date.now();
   const claimId = crypto.randomUUID();
-  const tokenHash = sha256Hex(body.token);
+  const tokenHash = await sha256Hex(body.token);
 
   const [, , read] = await db.batch([
     // The claim: inserted, or taken over from a holder whose lease ended. Guarded by everything

@@ -231,3 +231,13 @@ export function countingDb(db: D1Database): { db: D1Database; roundTrips: () => 
   const counter = new D1Counter();
   return { db: counter.wrap(db), roundTrips: () => counter.roundTrips };
 }
+
+/** An organization's audit events in the order they were written, `data` parsed. */
+export async function auditOf(orgId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT action, actor_id, target_type, target_id, data FROM audit_events WHERE organization_id = ? ORDER BY created_at, rowid",
+  )
+    .bind(orgId)
+    .all<{ action: string; actor_id: string | null; target_type: string; target_id: string; data: string }>();
+  return results.map((r) => ({ ...r, data: JSON.parse(r.data) }));
+}

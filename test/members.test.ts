@@ -9,18 +9,9 @@ import {
   removalStatements,
   removeMember,
 } from "../workers/core/memberships";
-import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
-
-async function auditOf(orgId: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT action, actor_id, target_type, target_id, data FROM audit_events WHERE organization_id = ? ORDER BY created_at, rowid",
-  )
-    .bind(orgId)
-    .all<{ action: string; actor_id: string | null; target_type: string; target_id: string; data: string }>();
-  return results.map((r) => ({ ...r, data: JSON.parse(r.data) }));
-}
 
 async function roleOf(orgId: string, userId: string): Promise<string | null> {
   const row = await env.DB.prepare("SELECT role FROM organization_users WHERE organization_id = ? AND user_id = ?")

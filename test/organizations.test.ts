@@ -8,16 +8,7 @@ import {
   updateOrganization,
 } from "../workers/core/organizations";
 import { deriveSlug, SLUG_PATTERN, withRandomSuffix } from "../workers/core/slugs";
-import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
-
-async function auditOf(orgId: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT action, actor_id, target_type, target_id, data FROM audit_events WHERE organization_id = ? ORDER BY created_at, rowid",
-  )
-    .bind(orgId)
-    .all<{ action: string; actor_id: string | null; target_type: string; target_id: string; data: string }>();
-  return results.map((r) => ({ ...r, data: JSON.parse(r.data) }));
-}
+import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 describe("POST /v1/organizations", () => {
   it("creates an organization whose creator is its owner, with a slug derived from the name, audited", async () => {

@@ -8,19 +8,10 @@ import {
   listProjects,
   removeProjectMember,
 } from "../workers/core/projects";
-import { call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
 type Seeded = { id: string; email: string };
-
-async function auditOf(orgId: string) {
-  const { results } = await env.DB.prepare(
-    "SELECT action, actor_id, target_type, target_id, data FROM audit_events WHERE organization_id = ? ORDER BY created_at, rowid",
-  )
-    .bind(orgId)
-    .all<{ action: string; actor_id: string | null; target_type: string; target_id: string; data: string }>();
-  return results.map((r) => ({ ...r, data: JSON.parse(r.data) }));
-}
 
 async function projectRoleOf(projectId: string, userId: string): Promise<string | null> {
   const row = await env.DB.prepare("SELECT role FROM project_admins WHERE project_id = ? AND admin_id = ?")

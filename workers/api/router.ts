@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
 import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
+import { EventHandoff } from "../core/events/handoff";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
 import { parseBody, queryObject, type RequestContext, type RouteDefinition, validate } from "./route";
@@ -39,13 +40,16 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   let config: ReturnType<typeof getConfig> | null = null;
   // Bench only (BENCH_COUNT_D1 = "1"): D1 round trips and statements as response headers.
   const d1Counter = D1Counter.forEnv(env);
+  let handoff: EventHandoff | null = null;
   try {
     config = getConfig(env);
     const bookmark = request.headers.get("x-d1-bookmark");
     // Reads start on the primary unless the client carries a bookmark from an earlier response:
     // D1's Sessions API then serves them from a replica no older than that bookmark.
     const session = env.DB.withSession(bookmark ?? "first-primary");
-    const db = d1Counter === null ? session : d1Counter.wrap(session);
+    // The outbox hand-off: the events this request commits go to the events queue after it.
+    handoff = EventHandoff.forRequest(env, config);
+    const db = handoff.wrap(d1Counter === null ? session : d1Counter.wrap(session));
     const base: RequestContext = {
       request,
       env: d1Counter === null ? env : d1Counter.wrapEnv(env),
@@ -68,6 +72,7 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   } catch (error) {
     response = errorResponse(error, requestId, request);
   }
+  handoff?.flush(exec);
   if (config !== null) response = applyCors(request, response, config);
   if (d1Counter !== null) response = d1Counter.stamp(response);
   return stamp(response, requestId);

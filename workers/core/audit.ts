@@ -33,6 +33,14 @@ export interface AuditEntry {
 }
 
 /**
+ * Appended to every INSERT INTO audit_events: the new rows' ids and actions come back in the
+ * statement's results under these distinctive names, so the request's outbox hand-off
+ * (workers/core/events/handoff.ts) finds them in any batch without knowing which function wrote
+ * them — no extra round trip, and none for the write paths to remember.
+ */
+export const AUDIT_RETURNING = "RETURNING id AS outbox_event_id, action AS outbox_event_type";
+
+/**
  * The audit event for a change, as a statement to put in the change's own batch: the record is
  * written if and only if the change is.
  */
@@ -40,7 +48,7 @@ export function auditStatement(db: Db, entry: AuditEntry): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${AUDIT_RETURNING}`,
     )
     .bind(
       newId("auditEvent"),
@@ -62,7 +70,7 @@ export function auditStatementIf(db: Db, entry: AuditEntry, condition: string, p
   return db
     .prepare(
       `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${condition}`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${condition} ${AUDIT_RETURNING}`,
     )
     .bind(
       newId("auditEvent"),

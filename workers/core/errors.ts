@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   SEAT_LIMIT_REACHED: { status: 409, title: "Seat limit reached" },
   SLUG_TAKEN: { status: 409, title: "Slug taken" },
   CONFLICT: { status: 409, title: "Conflict" },
+  EVENTS_DISABLED: { status: 409, title: "Outbound events are disabled" },
   INVITE_EXPIRED: { status: 410, title: "Invite expired" },
   INVITE_REVOKED: { status: 410, title: "Invite revoked" },
   INVITE_DECLINED: { status: 410, title: "Invite declined" },

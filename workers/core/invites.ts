@@ -7,7 +7,7 @@ import {
   projectAccessFromRow,
   projectAccessStatement,
 } from "./access";
-import { auditStatementIf } from "./audit";
+import { AUDIT_RETURNING, auditStatementIf } from "./audit";
 import { changes, type Db, first, iso, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
@@ -337,7 +337,7 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
          SELECT j.value ->> 'auditId', i.organization_id, NULL, 'invite.expired', 'invite', i.id,
                 json_object('email', i.email, 'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', i.expires_at / 1000.0, 'unixepoch')), ?
          FROM json_each(?) j JOIN invites i INDEXED BY invites_one_pending ON i.email = j.value ->> 'email' AND ${inScope("i")}
-         WHERE i.status = 'pending' AND i.expires_at <= ? AND ${allowed.sql}`,
+         WHERE i.status = 'pending' AND i.expires_at <= ? AND ${allowed.sql} ${AUDIT_RETURNING}`,
       )
       .bind(now, staleJson, ...inScopeParams, now, ...allowed.params),
     db
@@ -387,7 +387,7 @@ export async function createInvites(db: Db, queue: InviteQueue, input: CreateInv
          SELECT j.value ->> 'auditId', i.organization_id, ?, 'invite.created', 'invite', i.id,
                 json_object('email', i.email, 'role', i.role, 'projectId', i.project_id,
                             'projectRole', i.project_role, 'expiresAt', ?), ?
-         FROM json_each(?) j JOIN invites i ON i.id = j.value ->> 'id'`,
+         FROM json_each(?) j JOIN invites i ON i.id = j.value ->> 'id' ${AUDIT_RETURNING}`,
       )
       .bind(inviterId, iso(expiresAt), now, freshJson),
     // Both windows count what was inserted (nothing when the insert was refused).
@@ -715,7 +715,7 @@ export async function resendInvite(
            SELECT ?, o.organization_id, NULL, 'invite.expired', 'invite', o.id,
                   json_object('email', o.email, 'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', o.expires_at / 1000.0, 'unixepoch')), ?
            FROM invites i JOIN invites o ON ${sameAddress} AND o.expires_at <= ?
-           WHERE i.id = ? AND ${go.sql}`,
+           WHERE i.id = ? AND ${go.sql} ${AUDIT_RETURNING}`,
         )
         .bind(newId("auditEvent"), now, now, inviteId, ...go.params),
       db
@@ -732,7 +732,7 @@ export async function resendInvite(
                   json_object('email', i.email,
                               'fromStatus', CASE WHEN i.status = 'pending' AND i.expires_at <= ? THEN 'expired' ELSE i.status END,
                               'tokenVersion', i.token_version + 1, 'previousInviter', i.invited_by, 'expiresAt', ?), ?
-           FROM invites i WHERE i.id = ? AND ${go.sql}`,
+           FROM invites i WHERE i.id = ? AND ${go.sql} ${AUDIT_RETURNING}`,
         )
         .bind(newId("auditEvent"), userId, now, iso(expiresAt), now, inviteId, ...go.params),
       db
@@ -994,7 +994,7 @@ export async function acceptInvite(
          SELECT ?, i.organization_id, ?, 'project_member.added', 'project_member', ?,
                 json_object('projectId', i.project_id, 'role', i.project_role, 'inviteId', i.id), ?
          FROM invites i WHERE ${mine.sql} AND i.project_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM project_admins pa WHERE pa.project_id = i.project_id AND pa.admin_id = ?)`,
+           AND NOT EXISTS (SELECT 1 FROM project_admins pa WHERE pa.project_id = i.project_id AND pa.admin_id = ?) ${AUDIT_RETURNING}`,
       )
       .bind(
         newId("auditEvent"),
@@ -1123,7 +1123,7 @@ export async function declineInvite(db: Db, input: { inviteId: string; userId: s
         `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
          SELECT ?, i.organization_id, ?, 'invite.declined', 'invite', i.id,
                 json_object('email', i.email, 'projectId', i.project_id), ?
-         FROM invites i WHERE ${cond}`,
+         FROM invites i WHERE ${cond} ${AUDIT_RETURNING}`,
       )
       .bind(newId("auditEvent"), userId, now, ...params),
     db

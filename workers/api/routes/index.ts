@@ -6,6 +6,7 @@ import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
 import { pageRoutes } from "./pages";
+import { platformEventRoutes } from "./platform-events";
 import { projectRoutes } from "./projects";
 import { serviceRoutes } from "./service";
 import { webhookRoutes } from "./webhooks";
@@ -20,6 +21,7 @@ export const routes: RouteDefinition[] = [
   ...inviteRoutes,
   ...inviteeRoutes,
   ...auditRoutes,
+  ...platformEventRoutes,
   ...webhookRoutes,
   ...pageRoutes,
 ];

@@ -1,4 +1,5 @@
 import { runExpiryJob } from "./expire-invites";
+import { runEventSweep } from "./sweep-events";
 
 export { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "./expire-invites";
 
@@ -12,6 +13,11 @@ export async function handleScheduled(
     case "0 * * * *": {
       const run = await runExpiryJob(env, Date.now());
       console.log(JSON.stringify({ event: "cron.expiry", ...run }));
+      return;
+    }
+    case "*/5 * * * *": {
+      const run = await runEventSweep(env, Date.now());
+      console.log(JSON.stringify({ event: "cron.event_sweep", ...run }));
       return;
     }
     default:

@@ -2,9 +2,11 @@ import { auditStatementIf } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
 import { newId } from "../core/ids";
+import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 import type { OrgRole, ProjectRole } from "../core/roles";
 import { sha256Hex } from "../core/tokens";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
+import { deliverNotification, recordNotificationDeadLetter } from "./notifications";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
 
@@ -31,13 +33,7 @@ import { renderInvitation } from "./template";
  * bounded by SEND_TIMEOUT_MS), so a live sender is never overtaken. */
 export const CLAIM_LEASE_MS = 5 * 60_000;
 
-/** Longest retry delay. Queues accept up to 12 hours; an hour keeps a flaky provider's invites moving. */
-export const MAX_RETRY_DELAY_SECONDS = 3_600;
-
-/** `base`, doubling with each attempt made (message.attempts starts at 1), capped. */
-export function retryDelaySeconds(baseSeconds: number, attempts: number): number {
-  return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
-}
+export { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 
 interface InviteRow {
   id: string;
@@ -77,6 +73,7 @@ export async function deliverMessage(ctx: DeliveryContext, message: Message<unkn
     message.ack();
     return;
   }
+  if (parsed.data.type === "notification") return await deliverNotification(ctx, message, parsed.data);
   const body = parsed.data;
   const label = `[email] invite ${body.inviteId} v${body.tokenVersion} (attempt ${message.attempts})`;
   try {
@@ -331,8 +328,9 @@ export async function recordConfigurationError(
 ): Promise<void> {
   const bodies = messages.flatMap((m) => {
     const parsed = emailMessageSchema.safeParse(m.body);
-    return parsed.success ? [parsed.data] : [];
+    return parsed.success && parsed.data.type === "invite" ? [parsed.data] : [];
   });
+  if (bodies.length === 0) return;
   await db.batch(
     bodies.map((body) =>
       db
@@ -358,6 +356,7 @@ export async function recordDeadLetter(db: Db, message: Message<unknown>): Promi
     message.ack();
     return;
   }
+  if (parsed.data.type === "notification") return await recordNotificationDeadLetter(db, message, parsed.data);
   const { inviteId, tokenVersion } = parsed.data;
   const now = Date.now();
   const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d

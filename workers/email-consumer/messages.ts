@@ -14,19 +14,40 @@ export interface InviteEmailMessage {
   token: string;
 }
 
-export type EmailMessage = InviteEmailMessage;
+/**
+ * A notification announcing an event to one user (PRODUCT.md "Notifications"), handed off by the
+ * events consumer. Sent at most once per event (`notification_deliveries`).
+ */
+export interface NotificationEmailMessage {
+  type: "notification";
+  eventId: string;
+  userId: string;
+}
+
+export type EmailMessage = InviteEmailMessage | NotificationEmailMessage;
 
 /**
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
  * it may hold a token) and acked: retrying cannot make it valid.
  */
-export const emailMessageSchema = z.object({
+const inviteMessageSchema = z.object({
   type: z.literal("invite"),
   // Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
   inviteId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id"),
   tokenVersion: z.number().int().positive(),
   token: z.string().regex(TOKEN_PATTERN, "not a token"),
-}) satisfies z.ZodType<EmailMessage>;
+}) satisfies z.ZodType<InviteEmailMessage>;
+
+const notificationMessageSchema = z.object({
+  type: z.literal("notification"),
+  eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "not an event id"),
+  userId: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "not a user id"),
+}) satisfies z.ZodType<NotificationEmailMessage>;
+
+export const emailMessageSchema = z.discriminatedUnion("type", [
+  inviteMessageSchema,
+  notificationMessageSchema,
+]) satisfies z.ZodType<EmailMessage>;
 
 /** The issues of an invalid body, as paths and messages only: never the values. */
 export function describeInvalidMessage(error: z.ZodError): string {

@@ -3,7 +3,13 @@ import { all, type Db } from "../db";
 import { ApiError } from "../errors";
 import { decodeCursor, type Page, toPage } from "../pagination";
 import { requirePlatformAdmin } from "../platform-admins";
-import { type DeliveryStatus, EVENT_COLUMNS, type EventRow, type EventWithDelivery, toEventWithDelivery } from "./event";
+import {
+  type DeliveryStatus,
+  EVENT_COLUMNS,
+  type EventRow,
+  type EventWithDelivery,
+  toEventWithDelivery,
+} from "./event";
 
 /** The operators' view of the outbox: GET /v1/platform/events and POST …/{id}/redeliver. */
 export interface EventQuery {

@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startMailSink } from "../scripts/mail-sink.mjs";
+import { startEventsReceiver } from "./events-receiver";
 
 /**
  * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
@@ -22,10 +23,15 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
+  // A product's webhook receiver for the outbound events (test/events-receiver.ts).
+  const receiver = await startEventsReceiver();
+  project.provide("eventsReceiverUrl", receiver.url);
+
   project.provide("smtpPort", sink.port);
   project.provide("mailSinkUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
 
   return async () => {
+    await receiver.close();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await sink.close();
   };
@@ -37,5 +43,7 @@ declare module "vitest" {
     smtpPort: number;
     /** Base URL of the sink's HTTP endpoint: GET /messages?to=<address>. */
     mailSinkUrl: string;
+    /** Base URL of the events receiver: POST /hook/<name>[?fail=N|always], GET /received?name=<name>. */
+    eventsReceiverUrl: string;
   }
 }

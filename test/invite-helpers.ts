@@ -38,6 +38,29 @@ export function spyQueue(): SpyQueue {
   return queue;
 }
 
+/** A spy on EVENTS_QUEUE: the event ids a request handed off after its commit. */
+export interface EventsQueueSpy {
+  eventIds: string[];
+  /** When set, sendBatch throws (a lost hand-off). */
+  fail: boolean;
+  sendBatch(messages: Iterable<MessageSendRequest<{ eventId: string }>>): Promise<QueueSendBatchResponse>;
+}
+
+export function eventsQueueSpy(): EventsQueueSpy {
+  const queue: EventsQueueSpy = {
+    eventIds: [],
+    fail: false,
+    async sendBatch(messages) {
+      const list = [...messages];
+      if (queue.fail) throw new Error("Queue send failed");
+      if (list.length > 100) throw new Error("sendBatch takes at most 100 messages");
+      queue.eventIds.push(...list.map((m) => m.body.eventId));
+      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as unknown as QueueSendBatchResponse;
+    },
+  };
+  return queue;
+}
+
 export interface TripCounter {
   trips: number;
   /** Awaited before each batch() (its 0-based index in this request): lets a test run requests in lockstep. */
@@ -70,6 +93,8 @@ export interface ApiOptions {
   /** CF-Connecting-IP; a fresh random one by default, so the per-IP limiter never couples tests. */
   ip?: string;
   queue?: SpyQueue;
+  /** EVENTS_QUEUE; a throwaway spy by default, so no test's events reach the real queue. */
+  eventsQueue?: EventsQueueSpy;
   counter?: TripCounter;
   /** Extra env vars (e.g. a low RATE_LIMIT_*). */
   vars?: Record<string, string>;
@@ -110,6 +135,7 @@ export async function api<T = any>(method: string, path: string, options: ApiOpt
     ...env,
     ...options.vars,
     EMAIL_QUEUE: (options.queue ?? spyQueue()) as unknown as Queue,
+    EVENTS_QUEUE: (options.eventsQueue ?? eventsQueueSpy()) as unknown as Queue,
     DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
   } as Env;
   const ctx = createExecutionContext();

@@ -30,6 +30,7 @@ import {
   summarizeProfile,
 } from "./lib/profile.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
+import { startReceiver } from "./lib/receiver.mjs";
 import { benchmarksBlock, costModelLine, purgeLines, terminalTable } from "./lib/report.mjs";
 import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements, tableCounts } from "./lib/seed.mjs";
 import { createSigner } from "./lib/tokens.mjs";
@@ -81,6 +82,7 @@ async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "roster-bench-"));
   const failures = [];
   let workers = null;
+  let receiver = null;
   try {
     log(`roster bench (${mode}) — building bundles…`);
     const [rosterScript, baselineScript, purgeScript] = await Promise.all([
@@ -89,6 +91,7 @@ async function main() {
       buildPurgeWorker(tmp),
     ]);
     const signer = await createSigner();
+    receiver = await startReceiver();
     const rootConfig = await readRootConfig();
     workers = await startWorkers({
       rosterScript,
@@ -98,6 +101,7 @@ async function main() {
       bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
       verbose: args.verbose,
       inspector: args.profile,
+      eventsReceiverUrl: receiver.url,
     });
     const { urls, db } = workers;
 
@@ -254,8 +258,11 @@ async function main() {
         failures.push(`${e.name}: not in /openapi.json`);
         continue;
       }
-      const run = await measure(e, urls.roster, urls.counted);
+      const run = e.events
+        ? await measure(e, urls.events, urls.eventsCounted)
+        : await measure(e, urls.roster, urls.counted);
       const checks = e.after ? await e.after(db) : null;
+      if (checks && e.events) checks.receiver_posts = receiver.received();
       if (checks) log(`    after: ${JSON.stringify(checks)}`);
       measured.push({ def: e, ...run, checks });
     }
@@ -463,6 +470,7 @@ async function main() {
     failures.push(`harness: ${error.stack ?? error}`);
   } finally {
     await workers?.mf.dispose().catch(() => {});
+    await receiver?.close();
     await rm(tmp, { recursive: true, force: true });
   }
   if (failures.length > 0) {

@@ -200,6 +200,31 @@ describe("outbound events reach a real receiver", () => {
     expect(deliveries.map((d) => d.status)).toEqual([...Array(EVENT_MAX_ATTEMPTS).fill(500), 200]);
   });
 
+  it("an unreachable receiver is a failed attempt with the reason, retried with backoff", async () => {
+    const owner = await seedUser();
+    // Port 9 (discard) on 127.0.0.1: nothing listens there, the connection is refused.
+    const vars = {
+      ...webhookVars("unused"),
+      EVENTS_WEBHOOK_URL: "http://127.0.0.1:9/hook",
+      EVENTS_RETRY_BASE_SECONDS: "7",
+    };
+    const events = eventsQueueSpy();
+    await api("POST", "/v1/organizations", {
+      as: owner.id,
+      body: { name: "Unreachable Co" },
+      eventsQueue: events,
+      vars,
+    });
+    const eventId = events.eventIds[0] as string;
+    const [run] = await deliverEvents([eventId], vars, 2);
+    expect(run).toMatchObject({ acked: false, retried: true, delaySeconds: 14 });
+    expect(await eventRow(eventId)).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      last_error: expect.stringContaining("Could not reach the receiver"),
+    });
+  });
+
   it("without EVENTS_WEBHOOK_URL events are recorded, not sent: nothing is handed off and the consumer marks them disabled", async () => {
     const owner = await seedUser();
     const events = eventsQueueSpy();

@@ -97,23 +97,36 @@ export async function deliverNotification(
         : new DeliveryError("transient", error instanceof Error ? error.message : String(error));
     try {
       await record(db, body.eventId, claimId, failure.kind === "permanent" ? "failed" : "sending", failure.message);
-    } finally {
-      if (failure.kind === "permanent") {
-        console.error(`${label}: failed permanently, ${failure.message}`);
-        message.ack();
-      } else {
-        retry(failure.message);
-      }
+    } catch (error) {
+      // The claim's lease still ends it; a permanent failure then retries once more.
+      console.error(`${label}: could not record the failure:`, error);
+      retry(failure.message);
+      return;
+    }
+    if (failure.kind === "permanent") {
+      console.error(`${label}: failed permanently, ${failure.message}`);
+      message.ack();
+    } else {
+      retry(failure.message);
     }
     return;
   }
-  await db
+  const recordSent = db
     .prepare(
       `UPDATE notification_deliveries SET state = 'sent', provider_message_id = ?, last_error = NULL, updated_at = ?
        WHERE event_id = ? AND claim_id = ? AND state = 'sending'`,
     )
-    .bind(providerMessageId, Date.now(), body.eventId, claimId)
-    .run();
+    .bind(providerMessageId, Date.now(), body.eventId, claimId);
+  try {
+    await recordSent.run();
+  } catch {
+    try {
+      // Sent but not recorded: one more try before leaving it to the lease (see the crash window).
+      await recordSent.run();
+    } catch (error) {
+      console.error(`${label}: sent, but the outcome could not be recorded:`, error);
+    }
+  }
   console.log(`${label}: sent via ${ctx.provider.name}`);
   message.ack();
 }

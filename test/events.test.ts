@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_MAX_ATTEMPTS } from "../workers/events-consumer/deliver";
+import { runQueue } from "./email-helpers";
 import { deliverEvents, eventRow, eventsOf, received, verified, webhookVars } from "./event-helpers";
 import { seedOrg, seedUser, uid } from "./helpers";
 import { api, eventsQueueSpy, spyQueue } from "./invite-helpers";
@@ -223,6 +224,28 @@ describe("outbound events reach a real receiver", () => {
       attempts: 1,
       last_error: expect.stringContaining("Could not reach the receiver"),
     });
+  });
+
+  it("a message whose handling kept crashing reaches the dead-letter queue, whose consumer marks the event failed once", async () => {
+    const owner = await seedUser();
+    const vars = webhookVars(hookName(), "?fail=always");
+    const events = eventsQueueSpy();
+    await api("POST", "/v1/organizations", {
+      as: owner.id,
+      body: { name: "Dead Letter Co" },
+      eventsQueue: events,
+      vars,
+    });
+    const eventId = events.eventIds[0] as string;
+    await deliverEvents([eventId], vars, 1);
+    const [dead] = await runQueue([{ body: { eventId } }], vars, "roster-events-dlq");
+    expect(dead).toMatchObject({ acked: true });
+    const row = await eventRow(eventId);
+    expect(row).toMatchObject({ status: "failed", attempts: 1 });
+    expect(row.last_error).toBe("Gave up after 1 attempt(s): The receiver answered HTTP 500");
+    // Again: the event is no longer pending, nothing changes.
+    await runQueue([{ body: { eventId } }], vars, "roster-events-dlq");
+    expect((await eventRow(eventId)).last_error).toBe(row.last_error);
   });
 
   it("without EVENTS_WEBHOOK_URL events are recorded, not sent: nothing is handed off and the consumer marks them disabled", async () => {

@@ -4,5 +4,6 @@ export * from "./email-deliveries";
 export * from "./events";
 export * from "./invites";
 export * from "./organizations";
+export * from "./platform";
 export * from "./projects";
 export * from "./users";

@@ -5,21 +5,35 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
  * Users, mirrored from Clerk. The table keeps its legacy name `admins` (renaming a live table is a
  * breaking migration).
  */
-export const admins = sqliteTable("admins", {
-  /** Clerk's user id (`user_…`). */
-  id: text("id").primaryKey(),
-  /** The primary address, canonical; UNIQUE (legacy). A user whose webhook has not arrived yet holds a `…@users.invalid` placeholder. */
-  email: text("email").notNull().unique(),
-  name: text("name"),
-  /** @deprecated Legacy single-organization membership. No code reads or writes it; see `organizationUsers`. */
-  organizationId: text("organization_id"),
-  /** @deprecated Legacy role ('owner' | 'admin' | 'member'); see `organizationUsers.role`. */
-  role: text("role").notNull().default("member"),
-  createdAt: integer("created_at").notNull(),
-  /** `updated_at` of the last applied Clerk webhook; NULL until the first one arrives. An older event never overwrites a newer one. */
-  clerkUpdatedAt: integer("clerk_updated_at"),
-  updatedAt: integer("updated_at").notNull(),
-});
+export const admins = sqliteTable(
+  "admins",
+  {
+    /** Clerk's user id (`user_…`). */
+    id: text("id").primaryKey(),
+    /** The primary address, canonical; UNIQUE (legacy). A user whose webhook has not arrived yet holds a `…@users.invalid` placeholder. */
+    email: text("email").notNull().unique(),
+    name: text("name"),
+    /** @deprecated Legacy single-organization membership. No code reads or writes it; see `organizationUsers`. */
+    organizationId: text("organization_id"),
+    /** @deprecated Legacy role ('owner' | 'admin' | 'member'); see `organizationUsers.role`. */
+    role: text("role").notNull().default("member"),
+    createdAt: integer("created_at").notNull(),
+    /** `updated_at` of the last applied Clerk webhook; NULL until the first one arrives. An older event never overwrites a newer one. */
+    clerkUpdatedAt: integer("clerk_updated_at"),
+    updatedAt: integer("updated_at").notNull(),
+    /** The sign-up gate (migration 0010): decided when Roster first sees the user; existing users are active. */
+    access: text("access", { enum: ["active", "waitlisted"] })
+      .notNull()
+      .default("active"),
+    /** The inviter of the first platform invitation the user accepted; set once. */
+    referredBy: text("referred_by"),
+    admittedAt: integer("admitted_at"),
+  },
+  (t) => [
+    index("admins_access").on(t.access, t.createdAt),
+    index("admins_referred_by").on(t.referredBy).where(sql`${t.referredBy} IS NOT NULL`),
+  ],
+);
 
 /** Every address of a user, canonical (trimmed, NFC, lower-case), with its verification state. Accepting an invite reads only verified rows. */
 export const userEmails = sqliteTable(

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { getConfig } from "../workers/core/config";
 import { ApiError } from "../workers/core/errors";
 import { acceptInvite } from "../workers/core/invites";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
@@ -300,11 +301,17 @@ describe("accept refusals change nothing", () => {
       key: { token: s.pending.token },
       userId: s.invitee.id,
       now: at,
+      config: getConfig(env),
     }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
     expect((refused as ApiError).code).toBe("INVITE_EXPIRED");
     expect(await snapshot(s.org.id, s.pending.id)).toEqual(s.before);
-    const ok = await acceptInvite(env.DB, { key: { token: s.pending.token }, userId: s.invitee.id, now: at - 1 });
+    const ok = await acceptInvite(env.DB, {
+      key: { token: s.pending.token },
+      userId: s.invitee.id,
+      now: at - 1,
+      config: getConfig(env),
+    });
     expect(ok.organization.id).toBe(s.org.id);
     expect(await orgRole(s.org.id, s.invitee.id)).toBe("member");
   });

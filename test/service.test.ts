@@ -32,7 +32,11 @@ describe("GET /v1/me", () => {
     const id = uid();
     const res = await call("GET", "/v1/me", { as: id });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ user: { id, email: null, name: null, emails: [] }, organizations: [], projects: [] });
+    expect(res.body).toEqual({
+      user: { id, email: null, name: null, emails: [], access: "active", referredBy: null, invitationsLeft: 0 },
+      organizations: [],
+      projects: [],
+    });
   });
 
   it("a synced user sees their addresses", async () => {

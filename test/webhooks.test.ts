@@ -327,6 +327,9 @@ describe("user.created / user.updated", () => {
         { email: `home.${id.toLowerCase()}@example.com`, verified: true },
         { email: `work.${id.toLowerCase()}@example.com`, verified: false },
       ],
+      access: "active",
+      referredBy: null,
+      invitationsLeft: 0,
     });
     expect(await adminRow(id)).toEqual({
       id,
@@ -517,7 +520,16 @@ describe("user.deleted", () => {
     // Their old session token finds nothing of theirs any more.
     const me = await call("GET", "/v1/me", { as: gone.id });
     expect(me.body).toEqual({
-      user: { id: gone.id, email: null, name: null, emails: [] },
+      // Gone, they are judged as a new user would be (open mode: active).
+      user: {
+        id: gone.id,
+        email: null,
+        name: null,
+        emails: [],
+        access: "active",
+        referredBy: null,
+        invitationsLeft: 0,
+      },
       organizations: [],
       projects: [],
     });

@@ -49,6 +49,12 @@ export interface RouteDefinition<
   tag: string;
   /** Whether a Clerk session token is required. */
   auth: A;
+  /**
+   * A waitlisted caller may use it (API.md "Platform"): their own view, invites and platform
+   * invitations. Every other authenticated route answers them 403 NOT_ADMITTED (the router gates
+   * its D1 handle: workers/api/gated-db.ts).
+   */
+  waitlistAllowed?: boolean;
   params?: P;
   query?: Q;
   /** Omitted for endpoints that take no body: those accept an empty body of any content type. */

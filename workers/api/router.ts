@@ -4,8 +4,10 @@ import { ConfigError, getConfig } from "../core/config";
 import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
 import { EventHandoff } from "../core/events/handoff";
+import { isPlatformAdmin } from "../core/platform-admins";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
+import { gatedDb } from "./gated-db";
 import { parseBody, queryObject, type RequestContext, type RouteDefinition, validate } from "./route";
 import { routes } from "./routes";
 
@@ -17,7 +19,10 @@ async function run(route: RouteDefinition, request: IRequest, base: RequestConte
   const params = route.params ? validate(route.params, request.params, "path") : undefined;
   const query = validate(route.query ?? ANY_QUERY, queryObject(new URL(request.url)), "query");
   const body = route.method === "get" || route.rawBody ? undefined : await parseBody(request, route.body);
-  return await route.handler({ ...base, params, query, body, user } as never);
+  // Operators are always active: their requests skip the gate.
+  const gated = user !== null && !route.waitlistAllowed && !isPlatformAdmin(base.config, user.id);
+  const db = gated ? gatedDb(base.db, base.config, user.id) : base.db;
+  return await route.handler({ ...base, db, params, query, body, user } as never);
 }
 
 function buildRouter() {

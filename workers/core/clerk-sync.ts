@@ -102,6 +102,8 @@ export async function applyUserUpsert(
   delivery: { svixId: string; type: string },
   user: ClerkUser,
   now: number,
+  /** SQL: the access a new user gets (workers/core/platform/gate.ts newUserAccessSql); an update keeps theirs. */
+  newUserAccess: string,
 ): Promise<WebhookOutcome> {
   const addresses = userAddresses(user);
   const primary = addresses.find((a) => a.primary)?.email ?? null;
@@ -118,10 +120,10 @@ export async function applyUserUpsert(
     // the ON CONFLICT clause.)
     db
       .prepare(
-        `INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at)
+        `INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at, access)
          SELECT ?1,
                 CASE WHEN ?2 IS NULL OR EXISTS (SELECT 1 FROM admins WHERE email = ?2 AND id <> ?1) THEN ?3 ELSE ?2 END,
-                ?4, 'member', ?5, ?6, ?5
+                ?4, 'member', ?5, ?6, ?5, ${newUserAccess}
          WHERE NOT EXISTS (SELECT 1 FROM user_tombstones WHERE user_id = ?1)
          ON CONFLICT (id) DO UPDATE SET
            email = excluded.email, name = excluded.name,

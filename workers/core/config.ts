@@ -42,6 +42,16 @@ const configSchema = z.object({
   RATE_LIMIT_INVITES_PER_HOUR: positiveInt(1000),
   RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(60),
   PLATFORM_ADMIN_USER_IDS: list,
+  SIGNUP_MODE: optional.pipe(z.enum(["open", "invite_only"]).optional()).transform((v) => v ?? "open"),
+  SIGNUP_CAP: optional.pipe(z.coerce.number<string | undefined>().int().min(0).optional()).transform((v) => v ?? null),
+  PLATFORM_INVITES_PER_USER: optional
+    .pipe(z.coerce.number<string | undefined>().int().min(0).optional())
+    .transform((v) => v ?? 0),
+  PLATFORM_INVITE_LINK_TEMPLATE: optional.refine(
+    (v) => v === undefined || v.includes("{token}"),
+    "must contain {token}",
+  ),
+  PRODUCT_NAME: optional.transform((v) => v ?? "Roster"),
   EVENTS_WEBHOOK_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
   EVENTS_WEBHOOK_SECRET: optional.refine(
     (v) => v === undefined || /^whsec_[A-Za-z0-9+/=]{16,}$/.test(v),
@@ -83,5 +93,11 @@ export const days = (n: number): number => n * DAY_MS;
 /** The link an invitee opens: the token sits in the fragment, out of server logs and Referers. */
 export function inviteLink(config: Config, token: string): string {
   const template = config.INVITE_LINK_TEMPLATE ?? `${config.APP_URL}/invite#token={token}`;
+  return template.replaceAll("{APP_URL}", config.APP_URL).replaceAll("{token}", token);
+}
+
+/** The link a platform invitee opens (API.md): the token in the fragment, as for invites. */
+export function platformInviteLink(config: Config, token: string): string {
+  const template = config.PLATFORM_INVITE_LINK_TEMPLATE ?? `${config.APP_URL}/join#token={token}`;
   return template.replaceAll("{APP_URL}", config.APP_URL).replaceAll("{token}", token);
 }

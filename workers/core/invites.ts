@@ -8,6 +8,7 @@ import {
   projectAccessStatement,
 } from "./access";
 import { AUDIT_RETURNING, auditStatementIf } from "./audit";
+import type { Config } from "./config";
 import { changes, type Db, first, iso, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
@@ -28,6 +29,7 @@ import {
   toReceivedInvite,
 } from "./invite-views";
 import { decodeCursor, type Page, type PageQuery, toPage } from "./pagination";
+import { admitStatements, gatedBatch } from "./platform/gate";
 import {
   assertNotOver,
   assertWithinLimit,
@@ -959,7 +961,7 @@ export interface AcceptResult {
  */
 export async function acceptInvite(
   db: Db,
-  input: { key: InviteKey; userId: string; now: number; rate?: RateWindow },
+  input: { key: InviteKey; userId: string; now: number; rate?: RateWindow; config: Config },
 ): Promise<AcceptResult> {
   const { userId, now, rate } = input;
   const key = await keyCondition(input.key);
@@ -980,6 +982,16 @@ export async function acceptInvite(
                         AND ${guard.sql})`,
       )
       .bind(userId, now, now, nonce, key.param, now, userId, userId, ...guard.params),
+    // The sign-up gate (API.md "Platform"): accepting admits a waitlisted caller, within the cap.
+    // Keyed on this request's accept, so a refused accept neither admits nor hits the cap; a full
+    // cap fails the whole batch (gatedBatch below answers 409 SIGNUP_CAP_REACHED).
+    ...admitStatements(db, input.config, {
+      userId,
+      now,
+      actorId: userId,
+      via: "invite",
+      when: { sql: `EXISTS (SELECT 1 FROM invites i WHERE ${mine.sql})`, params: mine.params },
+    }),
     db
       .prepare(
         `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
@@ -1054,7 +1066,7 @@ export async function acceptInvite(
       )
       .bind(userId, userId, userId, ...(rate ? [rate.key, rate.windowStart] : []), nonce, key.param, userId, userId),
   ];
-  const results = await db.batch(statements);
+  const results = await gatedBatch(db, statements);
   const view = results.at(-1)?.results[0] as
     | (InviteDiagnosis & {
         invite_id: string | null;

@@ -23,6 +23,9 @@ export interface UserEmailRow {
  * `.invalid` TLD (RFC 2606) that can never receive mail. user.created replaces it. A user Clerk
  * deleted (tombstoned) is not brought back by a still-valid session token: no row is created, and
  * the membership insert that follows in the batch then fails its foreign key.
+ * The row takes the column's default access, `active`: it runs only behind the sign-up gate
+ * (workers/api/gated-db.ts), whose statement in the same batch has just judged this user as a new
+ * user would be — admitted, within the cap — so the insert is that decision.
  */
 export function ensureUserStatement(db: Db, userId: string, now: number): D1PreparedStatement {
   return db

@@ -59,6 +59,7 @@ export const inviteeRoutes = [
     summary: "Pending invites addressed to any verified address of the caller (the sign-in banner)",
     tag: "Me",
     auth: true,
+    waitlistAllowed: true,
     responses: {
       200: { description: "The caller's pending invites.", schema: z.object({ data: z.array(receivedInviteSchema) }) },
     },
@@ -89,6 +90,7 @@ export const inviteeRoutes = [
     summary: "Accept an invite by the token from its email link",
     tag: "Invitee",
     auth: true,
+    waitlistAllowed: true,
     body: tokenBody,
     responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
     errors: [...ACCEPT_ERRORS, "RATE_LIMITED"],
@@ -100,6 +102,7 @@ export const inviteeRoutes = [
           userId: user.id,
           now,
           rate: tokenWindow(request, config.RATE_LIMIT_TOKEN_PER_MINUTE, now),
+          config,
         }),
       ),
   }),
@@ -109,11 +112,12 @@ export const inviteeRoutes = [
     summary: "Accept an invite addressed to one of the caller's verified addresses (the banner path)",
     tag: "Invitee",
     auth: true,
+    waitlistAllowed: true,
     params: inviteParams,
     responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
     errors: [...ACCEPT_ERRORS],
-    handler: async ({ db, now, user, params }) =>
-      json(200, await acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now })),
+    handler: async ({ db, config, now, user, params }) =>
+      json(200, await acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now, config })),
   }),
   defineRoute({
     method: "post",
@@ -121,6 +125,7 @@ export const inviteeRoutes = [
     summary: "Decline an invite addressed to one of the caller's verified addresses",
     tag: "Invitee",
     auth: true,
+    waitlistAllowed: true,
     params: inviteParams,
     responses: { 204: { description: "Declined (or already declined)." } },
     errors: ["INVITE_NOT_FOUND", "INVITE_EXPIRED", "INVITE_REVOKED", "INVITE_ALREADY_ACCEPTED", "EMAIL_NOT_VERIFIED"],

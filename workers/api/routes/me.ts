@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { newUserAccessSql } from "../../core/platform/gate";
+import { invitationsLeft, QUOTA_USED_SQL } from "../../core/platform/quota";
 import type { OrgRole, ProjectRole } from "../../core/roles";
 import type { UserEmailRow, UserRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
@@ -11,6 +13,9 @@ const meSchema = z.object({
     email: z.string().nullable(),
     name: z.string().nullable(),
     emails: z.array(z.object({ email: z.string(), verified: z.boolean() })),
+    access: z.enum(["active", "waitlisted"]),
+    referredBy: z.string().nullable(),
+    invitationsLeft: z.number().int().nullable(),
   }),
   organizations: z.array(organizationSchema),
   projects: z.array(projectSchema),
@@ -23,11 +28,19 @@ export const meRoutes = [
     summary: "The caller, their addresses, organizations and projects",
     tag: "Me",
     auth: true,
+    waitlistAllowed: true,
     responses: { 200: { description: "The caller.", schema: meSchema } },
     // One round trip: the four reads go in one batch.
-    handler: async ({ db, user }) => {
+    handler: async ({ db, config, user, now }) => {
       const [userResult, emailResult, orgResult, projectResult] = await db.batch([
-        db.prepare("SELECT id, email, name, clerk_updated_at FROM admins WHERE id = ?").bind(user.id),
+        // A user Roster has no row for yet shows the access they would get now.
+        db
+          .prepare(
+            `SELECT a.email, a.name, a.clerk_updated_at, a.referred_by,
+                    coalesce(a.access, ${newUserAccessSql(config, user.id)}) AS access, ${QUOTA_USED_SQL} AS used
+             FROM (SELECT ? AS id) u LEFT JOIN admins a ON a.id = u.id`,
+          )
+          .bind(user.id, now, user.id),
         db
           .prepare(
             "SELECT email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, email",
@@ -48,7 +61,9 @@ export const meRoutes = [
           )
           .bind(user.id),
       ]);
-      const row = (userResult?.results[0] ?? null) as UserRow | null;
+      const row = userResult?.results[0] as
+        | (Partial<UserRow> & { referred_by: string | null; access: string; used: number })
+        | undefined;
       const emails = (emailResult?.results ?? []) as UserEmailRow[];
       const primary = emails.find((e) => e.is_primary === 1) ?? emails[0];
       return json(200, {
@@ -56,9 +71,12 @@ export const meRoutes = [
           id: user.id,
           // Until Clerk's user.created arrives the address is unknown: null, not the placeholder.
           // A synced user with no address at all has none either (admins.email holds a placeholder).
-          email: row !== null && row.clerk_updated_at !== null ? (primary?.email ?? null) : null,
+          email: row !== undefined && row.clerk_updated_at != null ? (primary?.email ?? null) : null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
+          access: row?.access ?? "waitlisted",
+          referredBy: row?.referred_by ?? null,
+          invitationsLeft: invitationsLeft(config, user.id, row?.access ?? "waitlisted", row?.used ?? 0),
         },
         organizations: ((orgResult?.results ?? []) as (OrganizationRow & { role: OrgRole })[]).map((o) =>
           toOrganization(o, o.role),

@@ -9,6 +9,7 @@ import {
   type WebhookOutcome,
 } from "../../core/clerk-sync";
 import { ApiError } from "../../core/errors";
+import { newUserAccessSql } from "../../core/platform/gate";
 import { defineRoute, json, type RouteDefinition, readBody, validate } from "../route";
 
 const receiptSchema = z.object({
@@ -72,6 +73,7 @@ export const webhookRoutes: RouteDefinition[] = [
             delivery,
             validate(z.object({ data: clerkUserSchema }), event, "body").data,
             now,
+            newUserAccessSql(config, String((event.data as { id?: unknown }).id ?? "")),
           );
           break;
         case "user.deleted":

@@ -1,0 +1,126 @@
+import { AUDIT_RETURNING } from "../audit";
+import type { Config } from "../config";
+import type { Db } from "../db";
+import { ApiError } from "../errors";
+import { newId } from "../ids";
+import { isPlatformAdmin } from "../platform-admins";
+
+/**
+ * The sign-up gate's SQL, in one place (API.md "Platform: the sign-up gate"). Everything that
+ * decides or checks a user's `access` uses these fragments and statements:
+ * - `newUserAccessSql`: the access a user gets when Roster first sees them (webhook or token);
+ * - `gateStatement`: the check every non-exempt endpoint's first D1 round trip carries
+ *   (workers/api/gated-db.ts puts it there), so it costs no round trip of its own;
+ * - `admitStatements`: admission, a guarded write whose condition counts active users, for any
+ *   batch that admits (accepting an invite or a platform invitation, an operator's admit, an
+ *   approved join request).
+ *
+ * A failed check must abort the batch it rides in (a write in the same batch must not happen), and
+ * SQLite has no RAISE outside triggers: the statements make SQLite fail instead — evaluating
+ * json_extract with an invalid path whose text carries a marker — only on the row that breaks the
+ * rule. The error rolls the batch back; `gateError` turns the marker into the contract's error.
+ * The path is built from the row so the expression cannot be evaluated ahead of time.
+ */
+const NOT_ADMITTED_MARK = "roster-not-admitted";
+const CAP_MARK = "roster-signup-cap-reached";
+
+/** SQL: the number of active users is below the cap (always true without a cap). */
+export function seatLeftSql(config: Config): string {
+  // The cap is a validated integer from configuration, never request input.
+  return config.SIGNUP_CAP === null
+    ? "1"
+    : `(SELECT count(*) FROM admins WHERE access = 'active') < ${config.SIGNUP_CAP}`;
+}
+
+/** SQL expression: the access of a user inserted now. Operators are always active. */
+export function newUserAccessSql(config: Config, userId: string): string {
+  if (isPlatformAdmin(config, userId)) return "'active'";
+  if (config.SIGNUP_MODE === "invite_only") return "'waitlisted'";
+  return `CASE WHEN ${seatLeftSql(config)} THEN 'active' ELSE 'waitlisted' END`;
+}
+
+/**
+ * Fails the batch when the user is waitlisted. A user Roster has no row for yet (their webhook
+ * has not arrived) is judged as a new user would be.
+ */
+export function gateStatement(db: Db, config: Config, userId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT json_extract('{}', '${NOT_ADMITTED_MARK} ' || u.id) AS gate
+       FROM (SELECT ? AS id) u LEFT JOIN admins a ON a.id = u.id
+       WHERE coalesce(a.access, ${newUserAccessSql(config, userId)}) <> 'active'`,
+    )
+    .bind(userId);
+}
+
+export interface AdmissionInput {
+  userId: string;
+  now: number;
+  /** Who admits: the operator, else the user themselves (accepting an invitation). */
+  actorId: string;
+  /** How: `invite`, `platform_invitation`, `operator`, `join_request`. */
+  via: string;
+  /**
+   * Admit only when this SQL condition holds when the batch runs, e.g. "the invite this request
+   * accepted" — so a refused accept neither admits nor hits the cap.
+   */
+  when?: { sql: string; params: unknown[] };
+}
+
+/**
+ * Admission as statements for the caller's batch (the hook for every path that admits): when the
+ * user is waitlisted and `when` holds, the first fails the batch if no seat is left (409
+ * SIGNUP_CAP_REACHED through `gateError`: nothing else in the batch happens); the second makes
+ * them active; the third records `user.admitted` (a platform event: no organization). D1 runs a
+ * batch as one transaction, one at a time, so the count the guard reads is the count the UPDATE
+ * changes: the cap is exact under any concurrency. An active user is left as is.
+ */
+export function admitStatements(db: Db, config: Config, input: AdmissionInput): D1PreparedStatement[] {
+  const when = input.when ?? { sql: "1", params: [] };
+  const waitlisted = "SELECT 1 FROM admins WHERE id = ? AND access = 'waitlisted'";
+  return [
+    db
+      .prepare(
+        `SELECT json_extract('{}', '${CAP_MARK} ' || a.id) AS gate FROM admins a
+         WHERE a.id = ? AND a.access = 'waitlisted' AND NOT (${seatLeftSql(config)}) AND ${when.sql}`,
+      )
+      .bind(input.userId, ...when.params),
+    db
+      .prepare(
+        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+         SELECT ?, NULL, ?, 'user.admitted', 'user', ?, json_object('via', ?), ?
+         WHERE EXISTS (${waitlisted}) AND ${when.sql} ${AUDIT_RETURNING}`,
+      )
+      .bind(newId("auditEvent"), input.actorId, input.userId, input.via, input.now, input.userId, ...when.params),
+    db
+      .prepare(
+        `UPDATE admins SET access = 'active', admitted_at = ?, updated_at = ?
+         WHERE id = ? AND access = 'waitlisted' AND ${when.sql}`,
+      )
+      .bind(input.now, input.now, input.userId, ...when.params),
+  ];
+}
+
+/** The contract error a gate statement raised, else null (any other error is not the gate's). */
+export function gateError(error: unknown): ApiError | null {
+  const message = error instanceof Error ? error.message : "";
+  if (message.includes(NOT_ADMITTED_MARK)) {
+    return new ApiError(
+      "NOT_ADMITTED",
+      "You are on the waitlist: accept an invitation, or wait until you are admitted.",
+    );
+  }
+  if (message.includes(CAP_MARK)) {
+    return new ApiError("SIGNUP_CAP_REACHED", "The product has no place left for new users right now.");
+  }
+  return null;
+}
+
+/** Runs a batch that may carry gate statements, turning their failures into contract errors. */
+export async function gatedBatch(db: Db, statements: D1PreparedStatement[]): Promise<D1Result[]> {
+  try {
+    return await db.batch(statements);
+  } catch (error) {
+    throw gateError(error) ?? error;
+  }
+}

@@ -1,0 +1,17 @@
+import type { Config } from "../config";
+import { isPlatformAdmin } from "../platform-admins";
+
+/**
+ * SQL: the platform invitations a user's quota counts — pending unexpired and accepted ones
+ * (API.md: revoked and expired ones free their place). One `?`: the inviter's id; `now` inlined
+ * by the caller is avoided: the second `?` is the request time.
+ */
+export const QUOTA_USED_SQL = `(SELECT count(*) FROM platform_invitations
+  WHERE invited_by = ? AND (status = 'accepted' OR (status = 'pending' AND expires_at > ?)))`;
+
+/** How many more platform invitations the user may send; null = no limit (operators). */
+export function invitationsLeft(config: Config, userId: string, access: string, used: number): number | null {
+  if (isPlatformAdmin(config, userId)) return null;
+  if (access !== "active") return 0;
+  return Math.max(0, config.PLATFORM_INVITES_PER_USER - used);
+}

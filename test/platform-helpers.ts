@@ -11,3 +11,7 @@ export async function seedUserWith(access: "active" | "waitlisted"): Promise<{ i
 export async function accessOf(userId: string): Promise<string | null> {
   return await env.DB.prepare("SELECT access FROM admins WHERE id = ?").bind(userId).first<string>("access");
 }
+
+export async function activeCount(): Promise<number> {
+  return Number(await env.DB.prepare("SELECT count(*) AS n FROM admins WHERE access = 'active'").first("n"));
+}

@@ -6,6 +6,7 @@ import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
 import { pageRoutes } from "./pages";
+import { platformRoutes } from "./platform";
 import { platformEventRoutes } from "./platform-events";
 import { projectRoutes } from "./projects";
 import { serviceRoutes } from "./service";
@@ -21,6 +22,7 @@ export const routes: RouteDefinition[] = [
   ...inviteRoutes,
   ...inviteeRoutes,
   ...auditRoutes,
+  ...platformRoutes,
   ...platformEventRoutes,
   ...webhookRoutes,
   ...pageRoutes,

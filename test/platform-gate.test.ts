@@ -35,6 +35,7 @@ describe("the sign-up gate", () => {
         "post /v1/invites/accept",
         "post /v1/invites/:inviteId/accept",
         "post /v1/invites/:inviteId/decline",
+        "post /v1/platform/invitations/accept",
       ].sort(),
     );
     expect(gated.length).toBeGreaterThan(20);

@@ -4,6 +4,7 @@ const PREFIXES = {
   project: "prj",
   invite: "inv",
   auditEvent: "evt",
+  platformInvitation: "pinv",
 } as const;
 
 export type IdKind = keyof typeof PREFIXES;

@@ -7,6 +7,7 @@ import type { OrgRole, ProjectRole } from "../core/roles";
 import { sha256Hex } from "../core/tokens";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { deliverNotification, recordNotificationDeadLetter } from "./notifications";
+import { deliverPlatformInvitation, recordPlatformDeadLetter } from "./platform";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
 
@@ -74,6 +75,7 @@ export async function deliverMessage(ctx: DeliveryContext, message: Message<unkn
     return;
   }
   if (parsed.data.type === "notification") return await deliverNotification(ctx, message, parsed.data);
+  if (parsed.data.type === "platform_invitation") return await deliverPlatformInvitation(ctx, message, parsed.data);
   const body = parsed.data;
   const label = `[email] invite ${body.inviteId} v${body.tokenVersion} (attempt ${message.attempts})`;
   try {
@@ -357,6 +359,11 @@ export async function recordDeadLetter(db: Db, message: Message<unknown>): Promi
     return;
   }
   if (parsed.data.type === "notification") return await recordNotificationDeadLetter(db, message, parsed.data);
+  if (parsed.data.type === "platform_invitation") {
+    await recordPlatformDeadLetter(db, parsed.data);
+    message.ack();
+    return;
+  }
   const { inviteId, tokenVersion } = parsed.data;
   const now = Date.now();
   const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d

@@ -24,7 +24,15 @@ export interface NotificationEmailMessage {
   userId: string;
 }
 
-export type EmailMessage = InviteEmailMessage | NotificationEmailMessage;
+/** A platform invitation (API.md "Platform"): sent at most once per (invitationId, tokenVersion). */
+export interface PlatformInvitationEmailMessage {
+  type: "platform_invitation";
+  invitationId: string;
+  tokenVersion: number;
+  token: string;
+}
+
+export type EmailMessage = InviteEmailMessage | NotificationEmailMessage | PlatformInvitationEmailMessage;
 
 /**
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
@@ -44,9 +52,17 @@ const notificationMessageSchema = z.object({
   userId: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "not a user id"),
 }) satisfies z.ZodType<NotificationEmailMessage>;
 
+const platformInvitationMessageSchema = z.object({
+  type: z.literal("platform_invitation"),
+  invitationId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invitation id"),
+  tokenVersion: z.number().int().positive(),
+  token: z.string().regex(TOKEN_PATTERN, "not a token"),
+}) satisfies z.ZodType<PlatformInvitationEmailMessage>;
+
 export const emailMessageSchema = z.discriminatedUnion("type", [
   inviteMessageSchema,
   notificationMessageSchema,
+  platformInvitationMessageSchema,
 ]) satisfies z.ZodType<EmailMessage>;
 
 /** The issues of an invalid body, as paths and messages only: never the values. */

@@ -8,6 +8,7 @@ import { organizationRoutes } from "./organizations";
 import { pageRoutes } from "./pages";
 import { platformRoutes } from "./platform";
 import { platformEventRoutes } from "./platform-events";
+import { platformInvitationRoutes } from "./platform-invitations";
 import { projectRoutes } from "./projects";
 import { serviceRoutes } from "./service";
 import { webhookRoutes } from "./webhooks";
@@ -23,6 +24,7 @@ export const routes: RouteDefinition[] = [
   ...inviteeRoutes,
   ...auditRoutes,
   ...platformRoutes,
+  ...platformInvitationRoutes,
   ...platformEventRoutes,
   ...webhookRoutes,
   ...pageRoutes,

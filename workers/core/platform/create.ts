@@ -1,0 +1,159 @@
+import { AUDIT_RETURNING } from "../audit";
+import type { Config } from "../config";
+import { days } from "../config";
+import type { Db } from "../db";
+import { ApiError } from "../errors";
+import { newId } from "../ids";
+import { isPlatformAdmin } from "../platform-admins";
+import { generateToken, sha256Hex } from "../tokens";
+import { enqueuePlatformEmails, type PlatformQueue } from "./enqueue";
+import { QUOTA_USED_SQL } from "./quota";
+import {
+  PLATFORM_INVITATION_COLUMNS,
+  type PlatformInvitation,
+  type PlatformInvitationRow,
+  toPlatformInvitation,
+} from "./views";
+
+export interface PlatformCreateResult {
+  email: string;
+  outcome: "invited" | "already_invited" | "already_user";
+  invitation: PlatformInvitation | null;
+}
+
+const QUOTA_MARK = "roster-invite-quota-exceeded";
+
+/** SQL over `j` (json_each of addresses): the address is a verified address of an active user. */
+const ALREADY_USER_SQL = `EXISTS (SELECT 1 FROM user_emails ue JOIN admins a ON a.id = ue.user_id
+  WHERE ue.email = j.value ->> 'email' AND ue.verified = 1 AND a.access = 'active')`;
+const ALREADY_PENDING_SQL = `EXISTS (SELECT 1 FROM platform_invitations x
+  WHERE x.email = j.value ->> 'email' AND x.status = 'pending' AND x.expires_at > ?)`;
+
+/**
+ * `POST /v1/platform/invitations`: one batch, one round trip. Addresses are canonical and
+ * deduplicated by the route. In order:
+ * 1. pending invitations of these addresses past their expiry become `expired` (they free their
+ *    address and their inviter's place);
+ * 2. for a non-operator, the quota guard: fails the batch (403 INVITE_QUOTA_EXCEEDED, nothing
+ *    created) when the new invitations this request would create exceed what remains — counted
+ *    in the same transaction as the inserts, so concurrent requests cannot exceed the quota;
+ * 3. the inserts (not for an address already pending or of an active user; the unique index on
+ *    pending addresses settles a concurrent identical request), 4. their audit events, 5. the read
+ *    that classifies every address. The emails are queued after the commit.
+ */
+export async function createPlatformInvitations(
+  db: Db,
+  config: Config,
+  queue: PlatformQueue,
+  input: { userId: string; emails: string[]; now: number },
+): Promise<PlatformCreateResult[]> {
+  const { userId, now } = input;
+  const operator = isPlatformAdmin(config, userId);
+  if (!operator && config.PLATFORM_INVITES_PER_USER === 0) {
+    throw new ApiError("FORBIDDEN", "Platform invitations are open to operators only.");
+  }
+  const expiresAt = now + days(config.INVITE_TTL_DAYS);
+  const fresh = await Promise.all(
+    input.emails.map(async (email) => {
+      const token = generateToken();
+      return {
+        email,
+        id: newId("platformInvitation"),
+        token,
+        hash: await sha256Hex(token),
+        eventId: newId("auditEvent"),
+      };
+    }),
+  );
+  const items = JSON.stringify(fresh.map(({ email, id, hash, eventId }) => ({ email, id, hash, eventId })));
+  const ours = "p.id IN (SELECT j.value ->> 'id' FROM json_each(?1) j)";
+  const statements = [
+    db
+      .prepare(
+        `UPDATE platform_invitations SET status = 'expired', updated_at = ?
+         WHERE status = 'pending' AND expires_at <= ? AND email IN (SELECT j.value ->> 'email' FROM json_each(?) j)`,
+      )
+      .bind(now, now, items),
+    ...(operator
+      ? []
+      : [
+          db
+            .prepare(
+              `SELECT json_extract('{}', '${QUOTA_MARK} ' || n) AS gate FROM (
+                 SELECT count(*) AS n FROM json_each(?) j WHERE NOT ${ALREADY_PENDING_SQL} AND NOT ${ALREADY_USER_SQL})
+               WHERE n > 0 AND n + ${QUOTA_USED_SQL} > ?`,
+            )
+            .bind(items, now, userId, now, config.PLATFORM_INVITES_PER_USER),
+        ]),
+    db
+      .prepare(
+        `INSERT INTO platform_invitations (id, email, token_hash, invited_by, source, status, expires_at, created_at, updated_at)
+         SELECT j.value ->> 'id', j.value ->> 'email', j.value ->> 'hash', ?, ?, 'pending', ?, ?, ?
+         FROM json_each(?) j WHERE NOT ${ALREADY_PENDING_SQL} AND NOT ${ALREADY_USER_SQL}
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(userId, operator ? "operator" : "referral", expiresAt, now, now, items, now),
+    db
+      .prepare(
+        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+         SELECT j.value ->> 'eventId', NULL, ?2, 'platform_invitation.created', 'platform_invitation', p.id,
+                json_object('email', p.email, 'source', p.source), ?3
+         FROM json_each(?1) j JOIN platform_invitations p ON p.id = j.value ->> 'id' ${AUDIT_RETURNING}`,
+      )
+      .bind(items, userId, now),
+    db
+      .prepare(
+        `SELECT j.value ->> 'email' AS requested, ${ours.replace("?1", "?")} AS ours,
+                (${ALREADY_USER_SQL}) AS user_exists, ${PLATFORM_INVITATION_COLUMNS}
+         FROM json_each(?) j
+         LEFT JOIN platform_invitations p ON p.email = j.value ->> 'email' AND p.status = 'pending'
+         LEFT JOIN admins inviter ON inviter.id = p.invited_by
+         ORDER BY j.key`,
+      )
+      .bind(items, items),
+  ];
+  let results: D1Result[];
+  try {
+    results = await db.batch(statements);
+  } catch (error) {
+    if (error instanceof Error && error.message.includes(QUOTA_MARK)) {
+      throw new ApiError(
+        "INVITE_QUOTA_EXCEEDED",
+        `You may have at most ${config.PLATFORM_INVITES_PER_USER} platform invitations pending or accepted.`,
+      );
+    }
+    throw error;
+  }
+  const rows = (results.at(-1)?.results ?? []) as (PlatformInvitationRow & {
+    requested: string;
+    ours: number;
+    user_exists: number;
+  })[];
+  const out: PlatformCreateResult[] = rows.map((row) => {
+    if (row.ours === 1) return { email: row.requested, outcome: "invited", invitation: toPlatformInvitation(row, now) };
+    if (row.id !== null && row.id !== undefined) {
+      // Someone's pending invitation: shown to its inviter and to operators only.
+      const visible = operator || row.invited_by === userId;
+      return {
+        email: row.requested,
+        outcome: "already_invited",
+        invitation: visible ? toPlatformInvitation(row, now) : null,
+      };
+    }
+    return { email: row.requested, outcome: "already_user", invitation: null };
+  });
+  const created = new Set(out.filter((r) => r.outcome === "invited").map((r) => r.invitation?.id));
+  const failed = await enqueuePlatformEmails(
+    db,
+    queue,
+    fresh
+      .filter((f) => created.has(f.id))
+      .map((f) => ({ type: "platform_invitation", invitationId: f.id, tokenVersion: 1, token: f.token })),
+  );
+  for (const r of out) {
+    if (r.invitation !== null && failed.has(r.invitation.id)) {
+      r.invitation.delivery = { ...r.invitation.delivery, status: "failed", lastError: "enqueue failed" };
+    }
+  }
+  return out;
+}

@@ -155,7 +155,8 @@ describe("marking expired invites", () => {
     const org = await seedOrg(owner.id);
     const now = Date.now();
     const due = await insertInvites(org.id, 95, { expiresAt: now - HOUR });
-    const budget = { statements: 6, chunkRows: 10 };
+    // Enough for one chunk of every step (8 with the platform invitation steps), so a run can complete.
+    const budget = { statements: 8, chunkRows: 10 };
 
     const { runs } = await runUntilComplete(now, budget, 200);
 

@@ -2,6 +2,7 @@ import { days, getConfig } from "../core/config";
 import type { Db } from "../core/db";
 import { newId } from "../core/ids";
 import { purgeRateLimitsStatement } from "../core/rate-limit";
+import { expirePlatformStep, type PlatformStep, purgePlatformStep } from "./expire-platform";
 
 /**
  * The hourly expiry job: marks pending invites past `expires_at` as expired (audited), then
@@ -43,6 +44,8 @@ export interface ExpiryRun {
   purgedInvites: number;
   purgedWebhookEvents: number;
   purgedRateLimits: number;
+  expiredPlatformInvitations: number;
+  purgedPlatformInvitations: number;
   /** Statements executed (what the budget counts) and D1 round trips. */
   statements: number;
   roundTrips: number;
@@ -51,7 +54,7 @@ export interface ExpiryRun {
 }
 
 interface Step {
-  name: "expired" | "purgedInvites" | "purgedWebhookEvents" | "purgedRateLimits";
+  name: "expired" | "purgedInvites" | "purgedWebhookEvents" | "purgedRateLimits" | PlatformStep["name"];
   /** Statements in one chunk's batch. */
   cost: number;
   /** Runs one chunk; returns the rows it handled. */
@@ -141,12 +144,21 @@ const purgeRateLimitsStep: Step = {
  */
 export async function runExpiryJob(env: Env, now: number, budget: ExpiryBudget = EXPIRY_BUDGET): Promise<ExpiryRun> {
   const retentionMs = days(getConfig(env).INVITE_RETENTION_DAYS);
-  const steps = [expireStep, purgeInvitesStep(retentionMs), purgeWebhookEventsStep, purgeRateLimitsStep];
+  const steps = [
+    expireStep,
+    purgeInvitesStep(retentionMs),
+    expirePlatformStep,
+    purgePlatformStep(retentionMs),
+    purgeWebhookEventsStep,
+    purgeRateLimitsStep,
+  ];
   const run: ExpiryRun = {
     expired: 0,
     purgedInvites: 0,
     purgedWebhookEvents: 0,
     purgedRateLimits: 0,
+    expiredPlatformInvitations: 0,
+    purgedPlatformInvitations: 0,
     statements: 0,
     roundTrips: 0,
     complete: true,

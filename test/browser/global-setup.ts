@@ -113,6 +113,11 @@ export default async function setup(project: TestProject) {
       EMAIL_PROVIDER: "console",
       EMAIL_RETRY_BASE_SECONDS: "1",
       RATE_LIMIT_TOKEN_PER_MINUTE: "1000",
+      // The /join suite: any user may send platform invitations; the cap is far above what the
+      // suite creates, and join-page.test.ts fills it with placeholder users to test "full".
+      PLATFORM_INVITES_PER_USER: "5",
+      SIGNUP_CAP: "3000",
+      PRODUCT_NAME: "Acme Beta",
     }),
   );
 

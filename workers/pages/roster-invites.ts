@@ -10,6 +10,8 @@
  *
  * Attribute `api-base` (default: the origin the script was loaded from). Property `getToken`:
  * an async function returning a Clerk session token (default: `window.Clerk.session.getToken()`).
+ * A waitlisted caller (API.md "Platform") sees that they are on the waitlist, with their invites:
+ * accepting one admits them. Property `waitlisted` (read-only) tells the host page.
  * Method `refresh()`. Events (bubbling, composed): `roster:accepted` `{invite, organization,
  * project}`, `roster:declined` `{invite}`, `roster:error` `{action, invite, status, code, message}`.
  *
@@ -142,6 +144,7 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       this._invites = [];
       this._errors = {};
       this._note = "";
+      this.waitlisted = false;
       this._busy = false;
       this._generation = 0;
       this._live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
@@ -218,8 +221,15 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
     async refresh() {
       var generation = ++this._generation;
       var response;
+      var me = null;
       try {
-        response = await this._fetch("GET", "/v1/me/invites");
+        // The caller's access rides along (GET /v1/me): the waitlist line needs no extra wait.
+        var both = await Promise.all([
+          this._fetch("GET", "/v1/me/invites"),
+          this._fetch("GET", "/v1/me").catch(function () { return null; })
+        ]);
+        response = both[0];
+        me = both[1];
       } catch (e) {
         if (generation !== this._generation) return;
         this._invites = [];
@@ -238,6 +248,8 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
         return;
       }
       var body = await response.json();
+      var meBody = me && me.ok ? await me.json().catch(function () { return null; }) : null;
+      this.waitlisted = !!(meBody && meBody.user && meBody.user.access === "waitlisted");
       var dismissed = readDismissed();
       this._invites = (body.data || []).filter(function (invite) {
         return dismissed.indexOf(invite.id) === -1;
@@ -284,6 +296,8 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
             ? "You joined " + name + " as " + roleText(invite) + "."
             : "You declined the invitation to " + name + "."
         );
+        // Accepting an invite admits a waitlisted caller (within the cap, or it would have failed).
+        if (action === "accept") this.waitlisted = false;
         this._remove(invite, index);
         if (action === "accept") {
           this._emit("roster:accepted", {
@@ -343,11 +357,11 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       var self = this;
       var view = this._view;
       view.replaceChildren();
-      if (this._invites.length === 0 && !this._note) return;
+      if (this._invites.length === 0 && !this._note && !this.waitlisted) return;
       var count = this._invites.length;
       var titleId = "roster-invites-title";
       var title = el("p", { class: "title", id: titleId }, [
-        count === 0 ? "Invitations" : count === 1 ? "You have a pending invitation" : "You have " + count + " pending invitations"
+        count === 0 ? (this.waitlisted ? "Waitlist" : "Invitations") : count === 1 ? "You have a pending invitation" : "You have " + count + " pending invitations"
       ]);
       var dismiss = el("button", { type: "button", class: "dismiss", part: "button dismiss", "aria-label": "Dismiss invitations" }, [
         "\u00d7"
@@ -394,6 +408,13 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       view.append(
         el("section", { class: "banner", part: "banner", role: "region", "aria-labelledby": titleId }, [
           el("div", { class: "head" }, [title, dismiss]),
+          this.waitlisted
+            ? el("p", { class: "waitlist", part: "waitlist" }, [
+                count > 0
+                  ? "You are on the waitlist. Accepting an invitation below lets you in."
+                  : "You are on the waitlist. You will get access when you accept an invitation or are admitted."
+              ])
+            : null,
           count > 0 ? list : null,
           el("p", { class: "note" }, [this._note])
         ])

@@ -2,6 +2,7 @@ import { ApiError } from "../../core/errors";
 import { acceptPageHtml, authMode } from "../../pages/accept-page";
 import { demoPageHtml } from "../../pages/demo-page";
 import { contentSecurityPolicy, devSignInEnabled, htmlResponse, newNonce } from "../../pages/html";
+import { joinPageHtml } from "../../pages/join-page";
 import { ROSTER_INVITES_JS } from "../../pages/roster-invites";
 import { defineRoute } from "../route";
 
@@ -18,6 +19,19 @@ export const pageRoutes = [
     handler: async ({ config }) => {
       const nonce = newNonce();
       return htmlResponse(acceptPageHtml(config, nonce), contentSecurityPolicy(nonce, authMode(config).clerk));
+    },
+  }),
+  defineRoute({
+    method: "get",
+    path: "/join",
+    summary: "The page a platform invitation email links to",
+    tag: "Pages",
+    auth: false,
+    hidden: true,
+    responses: { 200: { description: "HTML." } },
+    handler: async ({ config }) => {
+      const nonce = newNonce();
+      return htmlResponse(joinPageHtml(config, nonce), contentSecurityPolicy(nonce, authMode(config).clerk));
     },
   }),
   defineRoute({

@@ -267,6 +267,20 @@ describe("platform invitations", () => {
     );
   });
 
+  it("rate-limited per inviter per hour like invites: over RATE_LIMIT_INVITES_PER_HOUR → 429, nothing created", async () => {
+    const operator = await seedUser();
+    const vars = { PLATFORM_ADMIN_USER_IDS: operator.id, RATE_LIMIT_INVITES_PER_HOUR: "2" };
+    expect((await send(operator.id, [address(), address()], vars)).res.status).toBe(201);
+    const over = await send(operator.id, [address()], vars);
+    expectProblem(over.res, 429, "RATE_LIMITED");
+    expect(Number(over.res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(over.messages).toHaveLength(0);
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM platform_invitations WHERE invited_by = ?")
+      .bind(operator.id)
+      .first("n");
+    expect(count).toBe(2);
+  });
+
   it("list, referrals and preview are one round trip each", async () => {
     const user = await seedUser();
     for (const [method, path, body] of [

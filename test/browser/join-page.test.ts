@@ -1,7 +1,19 @@
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { API, api, createUser, devSignIn, launchBrowser, screenshot, sql, type TestUser, watch } from "./support";
+import {
+  API,
+  api,
+  createOrg,
+  createUser,
+  devSignIn,
+  invite,
+  launchBrowser,
+  screenshot,
+  sql,
+  type TestUser,
+  watch,
+} from "./support";
 
 /**
  * The /join page (platform invitations) in Chromium against the real Worker: invitations are sent
@@ -123,5 +135,24 @@ describe("the /join page", () => {
     } finally {
       await sql("DELETE FROM admins WHERE id LIKE 'filler\\_%' ESCAPE '\\'");
     }
+  });
+
+  it("<roster-invites> tells a waitlisted user they are on the waitlist; accepting an invite lets them in", async () => {
+    const dana = await createUser("Dana Waiting");
+    await waitlist(dana);
+    const org = await createOrg(grace, `Waitlist Co ${Date.now()}`);
+    await invite(grace, { orgId: org.id }, dana.email);
+    const page = await browser.newPage();
+    await page.goto(`${API}/demo`);
+    const loaded = page.waitForResponse((r) => r.url() === `${API}/v1/me/invites` && r.status() === 200);
+    await devSignIn(page, dana);
+    await loaded;
+    const line = page.locator("roster-invites .waitlist");
+    await expect.poll(() => line.textContent()).toContain("You are on the waitlist");
+    await screenshot(page, "banner-waitlisted");
+    await page.locator("roster-invites button.accept").click();
+    await expect.poll(() => line.count()).toBe(0);
+    expect(await access(dana)).toBe("active");
+    await page.close();
   });
 });

@@ -5,6 +5,7 @@ import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
 import { isPlatformAdmin } from "../platform-admins";
+import { fixedWindow, HOUR_MS, rateLimited } from "../rate-limit";
 import { generateToken, sha256Hex } from "../tokens";
 import { enqueuePlatformEmails, type PlatformQueue } from "./enqueue";
 import { QUOTA_USED_SQL } from "./quota";
@@ -22,6 +23,11 @@ export interface PlatformCreateResult {
 }
 
 const QUOTA_MARK = "roster-invite-quota-exceeded";
+const RATE_MARK = "roster-platform-invite-rate";
+
+/** SQL over `j`: the request's addresses that would become new invitations. */
+const NEW_ADDRESSES = (pending: string, user: string) =>
+  `(SELECT count(*) FROM json_each(?) j WHERE NOT ${pending} AND NOT ${user})`;
 
 /** SQL over `j` (json_each of addresses): the address is a verified address of an active user. */
 const ALREADY_USER_SQL = `EXISTS (SELECT 1 FROM user_emails ue JOIN admins a ON a.id = ue.user_id
@@ -53,6 +59,7 @@ export async function createPlatformInvitations(
     throw new ApiError("FORBIDDEN", "Platform invitations are open to operators only.");
   }
   const expiresAt = now + days(config.INVITE_TTL_DAYS);
+  const rate = fixedWindow(`platform-invite:user:${userId}`, config.RATE_LIMIT_INVITES_PER_HOUR, HOUR_MS, now);
   const fresh = await Promise.all(
     input.emails.map(async (email) => {
       const token = generateToken();
@@ -74,6 +81,14 @@ export async function createPlatformInvitations(
          WHERE status = 'pending' AND expires_at <= ? AND email IN (SELECT j.value ->> 'email' FROM json_each(?) j)`,
       )
       .bind(now, now, items),
+    // Emails sent per inviter per hour (RATE_LIMIT_INVITES_PER_HOUR, as for invites): the guard
+    // fails the batch (429) before anything is written; the counter grows by what was created.
+    db
+      .prepare(
+        `SELECT json_extract('{}', '${RATE_MARK} ' || n) AS gate FROM (SELECT ${NEW_ADDRESSES(ALREADY_PENDING_SQL, ALREADY_USER_SQL)} AS n)
+         WHERE n > 0 AND n + coalesce((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) > ?`,
+      )
+      .bind(items, now, rate.key, rate.windowStart, rate.limit),
     ...(operator
       ? []
       : [
@@ -103,6 +118,13 @@ export async function createPlatformInvitations(
       .bind(items, userId, now),
     db
       .prepare(
+        `INSERT INTO rate_limits (key, window_start, count)
+         SELECT ?, ?, count(*) FROM json_each(?) j JOIN platform_invitations p ON p.id = j.value ->> 'id' WHERE true
+         ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
+      )
+      .bind(rate.key, rate.windowStart, items),
+    db
+      .prepare(
         `SELECT j.value ->> 'email' AS requested, ${ours.replace("?1", "?")} AS ours,
                 (${ALREADY_USER_SQL}) AS user_exists, ${PLATFORM_INVITATION_COLUMNS}
          FROM json_each(?) j
@@ -116,6 +138,7 @@ export async function createPlatformInvitations(
   try {
     results = await db.batch(statements);
   } catch (error) {
+    if (error instanceof Error && error.message.includes(RATE_MARK)) throw rateLimited(rate, now);
     if (error instanceof Error && error.message.includes(QUOTA_MARK)) {
       throw new ApiError(
         "INVITE_QUOTA_EXCEEDED",

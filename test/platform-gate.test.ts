@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "svix";
 import { describe, expect, it } from "vitest";
 import { routes } from "../workers/api/routes";
-import { expectProblem, seedOrg, seedUser, uid } from "./helpers";
+import { expectProblem, seedOrg, uid } from "./helpers";
 import { api } from "./invite-helpers";
 import { accessOf, seedUserWith } from "./platform-helpers";
 

@@ -51,7 +51,6 @@ describe("the sign-up gate", () => {
       const res = await api(route.method.toUpperCase(), path, {
         as: user.id,
         body: route.body === undefined ? undefined : SAMPLE_BODIES[key],
-        vars: { PLATFORM_INVITES_PER_USER: "5" },
       });
       if (OPERATOR_ONLY.test(route.path)) expectProblem(res, 404, "NOT_FOUND");
       else expectProblem(res, 403, "NOT_ADMITTED");

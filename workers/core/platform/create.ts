@@ -55,9 +55,10 @@ export async function createPlatformInvitations(
 ): Promise<PlatformCreateResult[]> {
   const { userId, now } = input;
   const operator = isPlatformAdmin(config, userId);
-  if (!operator && config.PLATFORM_INVITES_PER_USER === 0) {
-    throw new ApiError("FORBIDDEN", "Platform invitations are open to operators only.");
-  }
+  // Without a quota only operators invite. Decided after the batch, so the sign-up gate in its
+  // round trip answers a waitlisted caller first (with a quota of 0 the guard creates nothing).
+  const forbidden = !operator && config.PLATFORM_INVITES_PER_USER === 0;
+  const refuse = () => new ApiError("FORBIDDEN", "Platform invitations are open to operators only.");
   const expiresAt = now + days(config.INVITE_TTL_DAYS);
   const rate = fixedWindow(`platform-invite:user:${userId}`, config.RATE_LIMIT_INVITES_PER_HOUR, HOUR_MS, now);
   const fresh = await Promise.all(
@@ -139,6 +140,7 @@ export async function createPlatformInvitations(
     results = await db.batch(statements);
   } catch (error) {
     if (error instanceof Error && error.message.includes(RATE_MARK)) throw rateLimited(rate, now);
+    if (forbidden && error instanceof Error && error.message.includes(QUOTA_MARK)) throw refuse();
     if (error instanceof Error && error.message.includes(QUOTA_MARK)) {
       throw new ApiError(
         "INVITE_QUOTA_EXCEEDED",
@@ -147,6 +149,7 @@ export async function createPlatformInvitations(
     }
     throw error;
   }
+  if (forbidden) throw refuse();
   const rows = (results.at(-1)?.results ?? []) as (PlatformInvitationRow & {
     requested: string;
     ours: number;

@@ -186,6 +186,32 @@ export function definitions({ readers, runTag }) {
       validate: (body) => (Array.isArray(body?.data) && body.data.length > 0 ? null : "empty banner feed"),
     },
     {
+      key: "me_referrals",
+      name: "GET /v1/me/referrals",
+      route: ["get", "/v1/me/referrals"],
+      kind: "read",
+      async prepare(db) {
+        // Every request also carries the sign-up gate's statement (not waitlist-exempt).
+        const users = await sampleUsers(db, 17);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/v1/me/referrals", userId: u })) };
+      },
+      validate: (body) => (Array.isArray(body?.data) ? null : "no list"),
+    },
+    {
+      key: "platform_invitations",
+      name: "GET /v1/platform/invitations (the caller's)",
+      route: ["get", "/v1/platform/invitations"],
+      kind: "read",
+      async prepare(db) {
+        const users = await sampleUsers(db, 18);
+        return {
+          users,
+          next: cycle(users, (u) => ({ method: "GET", path: "/v1/platform/invitations?status=pending", userId: u })),
+        };
+      },
+      validate: (body) => (Array.isArray(body?.data) ? null : "no list"),
+    },
+    {
       key: "members",
       name: "GET /v1/organizations/{id}/members (page of 50)",
       route: ["get", "/v1/organizations/{orgId}/members"],

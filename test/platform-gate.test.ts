@@ -1,7 +1,13 @@
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { Webhook } from "svix";
 import { describe, expect, it } from "vitest";
+import { admins } from "../schema";
+import { gatedDb } from "../workers/api/gated-db";
+import { errorResponse } from "../workers/api/router";
 import { routes } from "../workers/api/routes";
+import { getConfig } from "../workers/core/config";
 import { expectProblem, seedOrg, uid } from "./helpers";
 import { api } from "./invite-helpers";
 import { accessOf, seedUserWith } from "./platform-helpers";
@@ -169,5 +175,31 @@ describe("access of a new user", () => {
     const id = uid();
     await userCreated(id, { SIGNUP_CAP: String(active) });
     expect(await accessOf(id)).toBe("waitlisted");
+  });
+});
+
+describe("the gated D1 handle", () => {
+  const config = getConfig(env);
+
+  it("gates drizzle queries (raw() and batch) the same way, returning their rows once admitted", async () => {
+    const waiting = await seedUserWith("waitlisted");
+    const active = await seedUserWith("active");
+    const query = (userId: string) =>
+      drizzle(gatedDb(env.DB, config, userId))
+        .select({ id: admins.id, access: admins.access })
+        .from(admins)
+        .where(eq(admins.id, userId));
+    // drizzle wraps what the handle threw; the router answers with its cause (errorResponse).
+    await expect(query(waiting.id)).rejects.toMatchObject({ cause: { code: "NOT_ADMITTED" } });
+    const response = errorResponse(await query(waiting.id).catch((e: unknown) => e), "req", new Request("http://x/"));
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe("NOT_ADMITTED");
+    expect(await query(active.id)).toEqual([{ id: active.id, access: "active" }]);
+    const db = drizzle(gatedDb(env.DB, config, waiting.id));
+    await expect(
+      db.batch([db.update(admins).set({ name: "Changed" }).where(eq(admins.id, waiting.id)), db.select().from(admins)]),
+    ).rejects.toMatchObject({ code: "NOT_ADMITTED" });
+    const name = await env.DB.prepare("SELECT name FROM admins WHERE id = ?").bind(waiting.id).first("name");
+    expect(name).not.toBe("Changed");
   });
 });

@@ -87,7 +87,13 @@ function notFound(requestId: string): Response {
   return problemResponse(new ApiError("NOT_FOUND", "No such resource."), requestId);
 }
 
-export function errorResponse(error: unknown, requestId: string, request: Request): Response {
+export function errorResponse(thrown: unknown, requestId: string, request: Request): Response {
+  // A query builder (drizzle) wraps what a D1 call threw, e.g. the sign-up gate's NOT_ADMITTED:
+  // the contract error is its cause.
+  const error =
+    !(thrown instanceof ApiError) && thrown instanceof Error && thrown.cause instanceof ApiError
+      ? thrown.cause
+      : thrown;
   if (error instanceof ApiError) {
     if (error.status >= 500)
       console.error(JSON.stringify({ event: "request.failed", requestId, code: error.code, detail: error.detail }));

@@ -279,6 +279,19 @@ describe("platform invitations", () => {
       .bind(operator.id)
       .first("n");
     expect(count).toBe(2);
+    // A resend is an email too: the window is full, so it is refused and the token kept.
+    const id = (
+      await env.DB.prepare("SELECT id FROM platform_invitations WHERE invited_by = ? LIMIT 1")
+        .bind(operator.id)
+        .first<{ id: string }>()
+    )?.id;
+    const resend = await api("POST", `/v1/platform/invitations/${id}/resend`, { as: operator.id, vars });
+    expectProblem(resend, 429, "RATE_LIMITED");
+    expect(
+      await env.DB.prepare("SELECT token_version FROM platform_invitations WHERE id = ?")
+        .bind(id)
+        .first("token_version"),
+    ).toBe(1);
   });
 
   it("list, referrals and preview are one round trip each", async () => {

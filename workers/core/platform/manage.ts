@@ -4,6 +4,7 @@ import { changes, type Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
 import { isPlatformAdmin } from "../platform-admins";
+import { fixedWindow, HOUR_MS, rateCountStatement, rateCounts, rateLimited } from "../rate-limit";
 import { generateToken, sha256Hex } from "../tokens";
 import { enqueuePlatformEmails, type PlatformQueue } from "./enqueue";
 import {
@@ -39,19 +40,39 @@ export async function resendPlatformInvitation(
 ): Promise<PlatformInvitation> {
   const { userId, id, now } = input;
   const token = generateToken();
-  const [update, read] = await db.batch([
+  const hash = await sha256Hex(token);
+  // A resend is an email sent: it counts in the inviter's hourly window, as for invites.
+  const rate = fixedWindow(`platform-invite:user:${userId}`, config.RATE_LIMIT_INVITES_PER_HOUR, HOUR_MS, now);
+  // Checked before the increment below: room for one more.
+  const guard = {
+    sql: "COALESCE((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) < ?",
+    params: [rate.key, rate.windowStart, rate.limit],
+  };
+  const [update, , read, count] = await db.batch([
     db
       .prepare(
         `UPDATE platform_invitations AS p SET token_hash = ?, token_version = token_version + 1, expires_at = ?,
            updated_at = ?, delivery_status = 'queued', delivery_attempts = 0, delivery_error = NULL, delivery_sent_at = NULL
-         WHERE p.id = ? AND p.status = 'pending' AND ${visibleSql(isPlatformAdmin(config, userId))}`,
+         WHERE p.id = ? AND p.status = 'pending' AND ${visibleSql(isPlatformAdmin(config, userId))} AND ${guard.sql}`,
       )
-      .bind(await sha256Hex(token), now + days(config.INVITE_TTL_DAYS), now, id, userId),
+      .bind(hash, now + days(config.INVITE_TTL_DAYS), now, id, userId, ...guard.params),
+    db
+      .prepare(
+        `INSERT INTO rate_limits (key, window_start, count)
+         SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM platform_invitations WHERE id = ? AND token_hash = ?)
+         ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1`,
+      )
+      .bind(rate.key, rate.windowStart, id, hash),
     readVisible(db, config, userId, id),
+    rateCountStatement(db, [rate]),
   ]);
   const row = read?.results[0] as (PlatformInvitationRow & { token_version: number }) | undefined;
   if (row === undefined) throw new ApiError("NOT_FOUND", "No such invitation.");
-  if (changes(update as D1Result) === 0) throw refusal(row.status);
+  if (changes(update as D1Result) === 0) {
+    const used = rateCounts(count?.results as { key: string; count: number }[] | undefined).get(rate.key) ?? 0;
+    if (row.status === "pending" && used >= rate.limit) throw rateLimited(rate, now);
+    throw refusal(row.status);
+  }
   const invitation = toPlatformInvitation(row, now);
   const failed = await enqueuePlatformEmails(db, queue, [
     { type: "platform_invitation", invitationId: id, tokenVersion: row.token_version, token },

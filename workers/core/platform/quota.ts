@@ -3,8 +3,8 @@ import { isPlatformAdmin } from "../platform-admins";
 
 /**
  * SQL: the platform invitations a user's quota counts — pending unexpired and accepted ones
- * (API.md: revoked and expired ones free their place). One `?`: the inviter's id; `now` inlined
- * by the caller is avoided: the second `?` is the request time.
+ * (API.md: revoked and expired ones free their place). Binds the inviter's id, then the request
+ * time (a pending invitation past it has expired, whether or not the hourly job marked it).
  */
 export const QUOTA_USED_SQL = `(SELECT count(*) FROM platform_invitations
   WHERE invited_by = ? AND (status = 'accepted' OR (status = 'pending' AND expires_at > ?)))`;

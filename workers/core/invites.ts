@@ -7,8 +7,7 @@ import {
   projectAccessFromRow,
   projectAccessStatement,
 } from "./access";
-import { auditStatementIf } from "./audit";
-import { changes, type Db, first, iso, isUniqueViolation } from "./db";
+import { changes, type Db, iso, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import {
@@ -164,11 +163,11 @@ function authorizeScope(row: unknown, scope: InviteScope, permission: OrgPermiss
   return access;
 }
 
-function assertCanGrant(callerRole: OrgRole, role: OrgRole): void {
+function assertCanGrant(callerRole: OrgRole, role: OrgRole, doing = "invite at"): void {
   if (!canGrantOrgRole(callerRole, role)) {
     throw new ApiError(
       "ROLE_ABOVE_OWN",
-      `You cannot invite at the organization role ${role}: it is above your own (${callerRole}).`,
+      `You cannot ${doing} the organization role ${role}: it is above your own (${callerRole}).`,
     );
   }
 }
@@ -815,43 +814,42 @@ function alreadyPending(): ApiError {
 /**
  * Revoke: a pending (or expired) invite becomes revoked; its link stops working. Idempotent: an
  * already revoked invite answers the same, and the `invite.revoked` audit event is written once.
+ * Like resend, only a caller who may grant the invite's role revokes it (403 ROLE_ABOVE_OWN).
  * Accepted → 409 INVITE_ALREADY_ACCEPTED (remove the member instead); declined → 410.
- * Two round trips (one when already revoked).
+ *
+ * One round trip: one batch whose first statement reads the invite and the caller's roles (what
+ * names a refusal); the audit row and the UPDATE after it are guarded by the whole condition in
+ * SQL — the caller still manages the invite and may grant its role, and it is pending or expired —
+ * so a caller removed or demoted before the batch runs neither revokes nor becomes the audit actor.
  */
 export async function revokeInvite(db: Db, input: { inviteId: string; userId: string; now: number }): Promise<void> {
   const { inviteId, userId, now } = input;
-  const row = authorizeManaged(
-    (await first<ManagedInviteRow>(managedInviteStatement(db, inviteId, userId))) ?? undefined,
-    "invites:revoke",
-  );
-  if (row.status === "revoked") return;
-  if (row.status === "accepted" || row.status === "declined") throw finishedInviteError(row.status);
-  const guard = "EXISTS (SELECT 1 FROM invites WHERE id = ? AND status IN ('pending', 'expired'))";
+  const go = {
+    sql: `EXISTS (SELECT 1 FROM invites i
+      JOIN organization_users ou ON ou.organization_id = i.organization_id AND ou.user_id = ?
+      LEFT JOIN project_admins pa ON pa.project_id = i.project_id AND pa.admin_id = ?
+      WHERE i.id = ? AND i.status IN ('pending', 'expired') AND ${managedAllowedSql("invites:revoke")})`,
+    params: [userId, userId, inviteId],
+  };
   const results = await db.batch([
-    auditStatementIf(
-      db,
-      {
-        organizationId: row.organization_id,
-        actorId: userId,
-        action: "invite.revoked",
-        target: { type: "invite", id: inviteId },
-        data: { email: row.email, fromStatus: effectiveStatus(row, now) },
-        at: now,
-      },
-      guard,
-      [inviteId],
-    ),
+    managedInviteStatement(db, inviteId, userId),
     db
       .prepare(
-        `UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ? AND status IN ('pending', 'expired')`,
+        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
+         SELECT ?, i.organization_id, ?, 'invite.revoked', 'invite', i.id,
+                json_object('email', i.email,
+                            'fromStatus', CASE WHEN i.status = 'pending' AND i.expires_at <= ? THEN 'expired' ELSE i.status END), ?
+         FROM invites i WHERE i.id = ? AND ${go.sql}`,
       )
-      .bind(now, inviteId),
-    db.prepare("SELECT status FROM invites WHERE id = ?").bind(inviteId),
+      .bind(newId("auditEvent"), userId, now, now, inviteId, ...go.params),
+    db
+      .prepare(`UPDATE invites SET status = 'revoked', updated_at = ? WHERE id = ? AND ${go.sql}`)
+      .bind(now, inviteId, ...go.params),
   ]);
-  if (changes(results[1] as D1Result) === 1) return;
-  const status = (results[2]?.results[0] as { status: InviteStatus } | undefined)?.status;
-  if (status === undefined) throw new ApiError("INVITE_NOT_FOUND", "No such invite.");
-  if (status !== "revoked") throw finishedInviteError(status);
+  const row = authorizeManaged(results[0]?.results[0] as ManagedInviteRow | undefined, "invites:revoke");
+  assertCanGrant(row.caller_org_role, row.role, "revoke an invite at");
+  if (changes(results[2] as D1Result) === 1 || row.status === "revoked") return;
+  throw finishedInviteError(row.status);
 }
 
 // ---------------------------------------------------------------------------------------------

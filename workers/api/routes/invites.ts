@@ -187,12 +187,12 @@ export const inviteRoutes = [
   defineRoute({
     method: "delete",
     path: "/v1/invites/:inviteId",
-    summary: "Revoke an invite (idempotent)",
+    summary: "Revoke an invite (idempotent); only a caller who may grant its role",
     tag: "Invites",
     auth: true,
     params: inviteParams,
     responses: { 204: { description: "Revoked (or already revoked)." } },
-    errors: ["INVITE_NOT_FOUND", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
+    errors: ["INVITE_NOT_FOUND", "ROLE_ABOVE_OWN", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
     handler: async ({ db, now, user, params }) => {
       await revokeInvite(db, { inviteId: params.inviteId, userId: user.id, now });
       return noContent();

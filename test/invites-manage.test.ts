@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
-import { api, auditRows, invite, inviteRow, seedInvite, spyQueue } from "./invite-helpers";
+import { api, auditRows, invite, inviteRow, seedInvite, spyQueue, type TripCounter } from "./invite-helpers";
 
 const mail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
@@ -433,7 +433,7 @@ describe("DELETE /v1/invites/{inviteId}: rank and a guard inside the write (issu
     const org = await seedOrg(owner.id, { members: [{ id: manager.id, role: "manager" }] });
     const inv = await seedInvite({ orgId: org.id, email: mail("rm"), invitedBy: owner.id });
     const before = await inviteRow(inv.id);
-    const counter = {
+    const counter: TripCounter = {
       trips: 0,
       beforeBatch: async () => {
         await env.DB.prepare("DELETE FROM organization_users WHERE organization_id = ? AND user_id = ?")

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
 import { Webhook } from "svix";
 import { expect } from "vitest";
-import { D1Counter } from "../workers/core/d1-counter";
+import { D1Counter } from "../workers/api/d1-counter";
 
 /**
  * Shared test helpers. Tests never assume empty tables: every test makes its own users and

@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { D1Counter } from "../workers/api/d1-counter";
 import { handleFetch } from "../workers/api/router";
-import { D1Counter } from "../workers/core/d1-counter";
+import type { InviteEmailMessage } from "../workers/core/email-messages";
 import { generateToken, sha256Hex } from "../workers/core/tokens";
-import type { InviteEmailMessage } from "../workers/email-consumer/messages";
 import { BASE, type CallResult, readResult, signToken, uid } from "./helpers";
 
 /**

@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { auditStatement, auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { type Db, isUniqueViolation } from "./db";
 import { canonicalEmail } from "./email";
 import { ApiError } from "./errors";
 import { deleteOrganizationStatements } from "./organizations";
 import { ORG_ROLES, type OrgRole, orgRank } from "./roles";
+import { prepare, sql } from "./sql";
 import { placeholderEmail } from "./users";
 
 /**
@@ -245,11 +246,11 @@ function userDeletedStatements(
     if (row.sole_owner === 1 && row.successor_id !== null) {
       // Guarded like every transition, although the plan check already holds it: only while
       // nobody else owns the organization.
-      const guard = `EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND user_id = ? AND role <> 'owner')
-        AND NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND role = 'owner' AND user_id <> ?)`;
-      const params = [orgId, row.successor_id, orgId, userId];
+      const guard = sql`EXISTS (SELECT 1 FROM organization_users
+                                WHERE organization_id = ${orgId} AND user_id = ${row.successor_id} AND role <> 'owner')
+        AND NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ${orgId} AND role = 'owner' AND user_id <> ${userId})`;
       statements.push(
-        auditStatementIf(
+        auditStatement(
           db,
           {
             organizationId: orgId,
@@ -260,13 +261,12 @@ function userDeletedStatements(
             at: now,
           },
           guard,
-          params,
         ),
-        db
-          .prepare(
-            `UPDATE organization_users SET role = 'owner', updated_at = ? WHERE organization_id = ? AND user_id = ? AND ${guard}`,
-          )
-          .bind(now, orgId, row.successor_id, ...params),
+        prepare(
+          db,
+          sql`UPDATE organization_users SET role = 'owner', updated_at = ${now}
+              WHERE organization_id = ${orgId} AND user_id = ${row.successor_id} AND ${guard}`,
+        ),
       );
     }
     statements.push(
@@ -287,12 +287,9 @@ function userDeletedStatements(
   for (const row of plan) {
     if (row.sole_owner !== 1 || row.successor_id !== null) continue;
     // The user was the organization's only member: it goes with them, if still empty.
-    const empty = {
-      sql: "NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ?)",
-      params: [row.organization_id],
-    };
+    const empty = sql`NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ${row.organization_id})`;
     statements.push(
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: row.organization_id,
@@ -302,8 +299,7 @@ function userDeletedStatements(
           data: { reason: "last_member_deleted", userId },
           at: now,
         },
-        `EXISTS (SELECT 1 FROM organizations WHERE id = ?) AND ${empty.sql}`,
-        [row.organization_id, ...empty.params],
+        sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${row.organization_id}) AND ${empty}`,
       ),
       ...deleteOrganizationStatements(db, row.organization_id, empty),
     );

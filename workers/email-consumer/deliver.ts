@@ -1,8 +1,9 @@
-import { auditStatementIf } from "../core/audit";
+import { auditRowsStatement, auditStatement } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
 import { newId } from "../core/ids";
 import type { OrgRole, ProjectRole } from "../core/roles";
+import { prepare, type SQL, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
@@ -60,8 +61,10 @@ interface InviteRow {
 }
 
 /** This version has no final outcome yet: outcome writes are guarded by it. */
-const STILL_SENDING = `EXISTS (SELECT 1 FROM email_deliveries d
-  WHERE d.invite_id = ? AND d.token_version = ? AND d.state = 'sending')`;
+function stillSending(body: InviteEmailMessage): SQL {
+  return sql`EXISTS (SELECT 1 FROM email_deliveries d
+    WHERE d.invite_id = ${body.inviteId} AND d.token_version = ${body.tokenVersion} AND d.state = 'sending')`;
+}
 
 export interface DeliveryContext {
   db: Db;
@@ -267,9 +270,11 @@ async function recordTransientFailure(
   now: number,
 ): Promise<void> {
   await db.batch([
-    db
-      .prepare(`UPDATE invites SET delivery_error = ? WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`)
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    prepare(
+      db,
+      sql`UPDATE invites SET delivery_error = ${reason}
+          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
+    ),
     db
       .prepare(
         `UPDATE email_deliveries SET lease_until = 0, updated_at = ?
@@ -292,7 +297,7 @@ async function recordPermanentFailure(
   now: number,
 ): Promise<void> {
   await db.batch([
-    auditStatementIf(
+    auditStatement(
       db,
       {
         organizationId: invite.organization_id,
@@ -302,15 +307,13 @@ async function recordPermanentFailure(
         data: { reason, tokenVersion: body.tokenVersion, attempts: invite.delivery_attempts },
         at: now,
       },
-      `(SELECT token_version FROM invites WHERE id = ?) = ? AND ${STILL_SENDING}`,
-      [body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion],
+      sql`(SELECT token_version FROM invites WHERE id = ${body.inviteId}) = ${body.tokenVersion} AND ${stillSending(body)}`,
     ),
-    db
-      .prepare(
-        `UPDATE invites SET delivery_status = 'failed', delivery_error = ?
-         WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`,
-      )
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    prepare(
+      db,
+      sql`UPDATE invites SET delivery_status = 'failed', delivery_error = ${reason}
+          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
+    ),
     db
       .prepare(
         `UPDATE email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
@@ -360,25 +363,29 @@ export async function recordDeadLetter(db: Db, message: Message<unknown>): Promi
   }
   const { inviteId, tokenVersion } = parsed.data;
   const now = Date.now();
-  const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d
-    WHERE d.invite_id = ? AND d.token_version = ? AND d.state IN ('sent', 'failed'))`;
-  const reasonSql = `'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')`;
+  const noOutcome = sql`NOT EXISTS (SELECT 1 FROM email_deliveries d
+    WHERE d.invite_id = ${inviteId} AND d.token_version = ${tokenVersion} AND d.state IN ('sent', 'failed'))`;
+  const reason = sql`'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')`;
   try {
     await db.batch([
-      db
-        .prepare(
-          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-           SELECT ?, organization_id, NULL, 'invite.delivery_failed', 'invite', id,
-                  json_object('reason', ${reasonSql}, 'tokenVersion', token_version, 'attempts', delivery_attempts), ?
-           FROM invites WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(newId("auditEvent"), now, inviteId, tokenVersion, inviteId, tokenVersion),
-      db
-        .prepare(
-          `UPDATE invites SET delivery_status = 'failed', delivery_error = ${reasonSql}
-           WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(inviteId, tokenVersion, inviteId, tokenVersion),
+      auditRowsStatement(db, [
+        {
+          action: "invite.delivery_failed",
+          targetType: "invite",
+          id: newId("auditEvent"),
+          organizationId: sql`organization_id`,
+          actorId: null,
+          targetId: sql`id`,
+          data: sql`json_object('reason', ${reason}, 'tokenVersion', token_version, 'attempts', delivery_attempts)`,
+          at: now,
+          from: sql`FROM invites WHERE id = ${inviteId} AND token_version = ${tokenVersion} AND ${noOutcome}`,
+        },
+      ]),
+      prepare(
+        db,
+        sql`UPDATE invites SET delivery_status = 'failed', delivery_error = ${reason}
+            WHERE id = ${inviteId} AND token_version = ${tokenVersion} AND ${noOutcome}`,
+      ),
       db
         .prepare(
           `INSERT INTO email_deliveries (invite_id, token_version, state, claim_id, lease_until, created_at, updated_at)

@@ -1,6 +1,6 @@
-import { iso, isoOrNull } from "./db";
-import { maskEmail } from "./email";
-import type { OrgRole, ProjectRole } from "./roles";
+import { iso, isoOrNull } from "../db";
+import { maskEmail } from "../email";
+import type { OrgRole, ProjectRole } from "../roles";
 
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
 export type InviteStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";

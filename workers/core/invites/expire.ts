@@ -1,0 +1,46 @@
+import { auditRowsStatement } from "../audit";
+import type { Db } from "../db";
+import { newId } from "../ids";
+import { prepare, type SQL, sql } from "../sql";
+
+/**
+ * THE expiry transition: the overdue pending invites among `due` (a `SELECT` of invite rowids)
+ * become `expired`, each with an `invite.expired` audit row (actor: the system), while `guard`
+ * holds. Two statements for the caller's batch, which select the same rows by the same condition:
+ * the audit insert first (it reads the rows as still pending), then the update. Used by create
+ * and resend (a stale invite frees the one-pending slot) and by the hourly cron.
+ *
+ * `auditIds` (at least as many as rows can be due) pair with the rows by position in
+ * (expires_at, rowid) order: one JSON parameter instead of one per row.
+ */
+export function expireOverdueStatements(
+  db: Db,
+  input: { due: SQL; now: number; guard?: SQL; auditIds: number },
+): [D1PreparedStatement, D1PreparedStatement] {
+  const { due, now } = input;
+  const guard = input.guard ?? sql`1`;
+  const ids = JSON.stringify(Array.from({ length: input.auditIds }, () => newId("auditEvent")));
+  // The unary `+` keeps these terms off the (status, expires_at) index, so the planner looks the
+  // rows up by `rowid IN (due)` instead of scanning every overdue invite.
+  const overdue = sql`i.rowid IN (${due}) AND +i.status = 'pending' AND +i.expires_at <= ${now}`;
+  return [
+    auditRowsStatement(db, [
+      {
+        action: "invite.expired",
+        targetType: "invite",
+        id: sql`json_extract(${ids}, '$[' || d.position || ']')`,
+        organizationId: sql`d.organization_id`,
+        actorId: null,
+        targetId: sql`d.id`,
+        data: sql`json_object('email', d.email,
+                              'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', d.expires_at / 1000.0, 'unixepoch'))`,
+        at: now,
+        from: sql`FROM (SELECT i.id, i.organization_id, i.email, i.expires_at,
+                               row_number() OVER (ORDER BY i.expires_at, i.rowid) - 1 AS position
+                        FROM invites i WHERE ${overdue}) d
+                  WHERE ${guard}`,
+      },
+    ]),
+    prepare(db, sql`UPDATE invites AS i SET status = 'expired', updated_at = ${now} WHERE ${overdue} AND ${guard}`),
+  ];
+}

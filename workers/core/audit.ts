@@ -1,3 +1,4 @@
+import { auditEvents } from "../../schema";
 import type { Db } from "./db";
 import { newId } from "./ids";
 import { prepare, type SQL, sql } from "./sql";
@@ -56,6 +57,21 @@ export interface AuditRows {
   from: SQL;
 }
 
+// The table and its columns from schema/, in the order of the SELECT below.
+const AUDIT_COLUMNS = sql.join(
+  [
+    auditEvents.id,
+    auditEvents.organizationId,
+    auditEvents.actorId,
+    auditEvents.action,
+    auditEvents.targetType,
+    auditEvents.targetId,
+    auditEvents.data,
+    auditEvents.createdAt,
+  ].map((c) => sql.identifier(c.name)),
+  sql`, `,
+);
+
 /**
  * THE writer of audit rows: every `INSERT INTO audit_events` in Roster is a statement made here,
  * to be put in the batch of the change it records. Several `rows` become one statement
@@ -66,11 +82,7 @@ export function auditRowsStatement(db: Db, rows: AuditRows[]): D1PreparedStateme
     (r) =>
       sql`SELECT ${r.id}, ${r.organizationId}, ${r.actorId}, ${r.action}, ${r.targetType}, ${r.targetId}, ${r.data}, ${r.at} ${r.from}`,
   );
-  return prepare(
-    db,
-    sql`INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-        ${sql.join(selects, sql` UNION ALL `)}`,
-  );
+  return prepare(db, sql`INSERT INTO ${auditEvents} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)}`);
 }
 
 /**

@@ -109,7 +109,7 @@ export async function applyUserUpsert(
   const placeholder = placeholderEmail(user.id);
   // The guard every user_emails statement carries: this event's upsert is the one stored. It is
   // false when the upsert was skipped (an older event, or a tombstoned user whose row is gone).
-  const isCurrent = "(SELECT clerk_updated_at FROM admins WHERE id = ?) = ?";
+  const isCurrent = sql`(SELECT clerk_updated_at FROM admins WHERE id = ${user.id}) = ${user.updated_at}`;
   const statements = [
     recordDeliveryStatement(db, delivery.svixId, delivery.type, now),
     // admins.email is UNIQUE (legacy): when another user already holds the address, this user
@@ -130,14 +130,13 @@ export async function applyUserUpsert(
          WHERE admins.clerk_updated_at IS NULL OR excluded.clerk_updated_at >= admins.clerk_updated_at`,
       )
       .bind(user.id, primary, placeholder, userDisplayName(user), now, user.updated_at),
-    db.prepare(`DELETE FROM user_emails WHERE user_id = ? AND ${isCurrent}`).bind(user.id, user.id, user.updated_at),
+    prepare(db, sql`DELETE FROM user_emails WHERE user_id = ${user.id} AND ${isCurrent}`),
     ...addresses.map((a) =>
-      db
-        .prepare(
-          `INSERT INTO user_emails (user_id, email, verified, is_primary, created_at)
-           SELECT ?, ?, ?, ?, ? WHERE ${isCurrent}`,
-        )
-        .bind(user.id, a.email, a.verified ? 1 : 0, a.primary ? 1 : 0, now, user.id, user.updated_at),
+      prepare(
+        db,
+        sql`INSERT INTO user_emails (user_id, email, verified, is_primary, created_at)
+            SELECT ${user.id}, ${a.email}, ${a.verified ? 1 : 0}, ${a.primary ? 1 : 0}, ${now} WHERE ${isCurrent}`,
+      ),
     ),
   ];
   try {

@@ -57,20 +57,16 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
     const id = newId("organization");
     const slug =
       input.slug !== undefined
-        ? { sql: "?", params: [input.slug] }
-        : {
-            sql: "CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ?) THEN ? ELSE ? END",
-            params: [base, withRandomSuffix(base), base],
-          };
+        ? sql`${input.slug}`
+        : sql`CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ${base}) THEN ${withRandomSuffix(base)} ELSE ${base} END`;
     try {
       const results = await batch(db, [
         ensureUserStatement(db, userId, now),
-        db
-          .prepare(
-            `INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
-             VALUES (?, ?, ${slug.sql}, ?, ?, NULL)`,
-          )
-          .bind(id, name, ...slug.params, now, now),
+        prepare(
+          db,
+          sql`INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
+              VALUES (${id}, ${name}, ${slug}, ${now}, ${now}, NULL)`,
+        ),
         db
           .prepare(
             `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)

@@ -1,3 +1,4 @@
+import type { emailDeliveries, invites } from "../../schema";
 import { auditRowsStatement, auditStatement } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
@@ -40,24 +41,28 @@ export function retryDelaySeconds(baseSeconds: number, attempts: number): number
   return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
 }
 
+type InviteRecord = typeof invites.$inferSelect;
+type DeliveryRecord = typeof emailDeliveries.$inferSelect;
+
+/** The invite as the claim batch reads it: columns typed from the schema, plus the names the email shows. */
 interface InviteRow {
-  id: string;
-  organization_id: string;
-  email: string;
-  role: OrgRole;
-  project_role: ProjectRole | null;
-  status: string;
-  token_hash: string;
-  token_version: number;
-  expires_at: number;
+  id: InviteRecord["id"];
+  organization_id: InviteRecord["organizationId"];
+  email: InviteRecord["email"];
+  role: InviteRecord["role"];
+  project_role: InviteRecord["projectRole"];
+  status: InviteRecord["status"];
+  token_hash: InviteRecord["tokenHash"];
+  token_version: InviteRecord["tokenVersion"];
+  expires_at: InviteRecord["expiresAt"];
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
   inviter_email: string | null;
-  delivery_attempts: number;
-  delivery_state: "sending" | "sent" | "failed" | null;
-  claim_id: string | null;
-  lease_until: number | null;
+  delivery_attempts: InviteRecord["deliveryAttempts"];
+  delivery_state: DeliveryRecord["state"] | null;
+  claim_id: DeliveryRecord["claimId"] | null;
+  lease_until: DeliveryRecord["leaseUntil"] | null;
 }
 
 /** This version has no final outcome yet: outcome writes are guarded by it. */

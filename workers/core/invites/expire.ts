@@ -1,7 +1,12 @@
+import { alias } from "drizzle-orm/sqlite-core";
+import { invites } from "../../../schema";
 import { auditRowsStatement } from "../audit";
 import type { Db } from "../db";
 import { newId } from "../ids";
 import { prepare, type SQL, sql } from "../sql";
+
+// The invite being expired; its columns render as "i"."…", named by the schema.
+const i = alias(invites, "i");
 
 /**
  * THE expiry transition: the overdue pending invites among `due` (a `SELECT` of invite rowids)
@@ -22,7 +27,7 @@ export function expireOverdueStatements(
   const ids = JSON.stringify(Array.from({ length: input.auditIds }, () => newId("auditEvent")));
   // The unary `+` keeps these terms off the (status, expires_at) index, so the planner looks the
   // rows up by `rowid IN (due)` instead of scanning every overdue invite.
-  const overdue = sql`i.rowid IN (${due}) AND +i.status = 'pending' AND +i.expires_at <= ${now}`;
+  const overdue = sql`i.rowid IN (${due}) AND +${i.status} = 'pending' AND +${i.expiresAt} <= ${now}`;
   return [
     auditRowsStatement(db, [
       {
@@ -35,12 +40,18 @@ export function expireOverdueStatements(
         data: sql`json_object('email', d.email,
                               'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', d.expires_at / 1000.0, 'unixepoch'))`,
         at: now,
-        from: sql`FROM (SELECT i.id, i.organization_id, i.email, i.expires_at,
-                               row_number() OVER (ORDER BY i.expires_at, i.rowid) - 1 AS position
-                        FROM invites i WHERE ${overdue}) d
+        from: sql`FROM (SELECT ${i.id} AS id, ${i.organizationId} AS organization_id, ${i.email} AS email,
+                               ${i.expiresAt} AS expires_at,
+                               row_number() OVER (ORDER BY ${i.expiresAt}, i.rowid) - 1 AS position
+                        FROM ${invites} i WHERE ${overdue}) d
                   WHERE ${guard}`,
       },
     ]),
-    prepare(db, sql`UPDATE invites AS i SET status = 'expired', updated_at = ${now} WHERE ${overdue} AND ${guard}`),
+    prepare(
+      db,
+      sql`UPDATE ${invites} AS i SET ${sql.identifier(invites.status.name)} = 'expired',
+                 ${sql.identifier(invites.updatedAt.name)} = ${now}
+          WHERE ${overdue} AND ${guard}`,
+    ),
   ];
 }

@@ -1,3 +1,4 @@
+import { getTableName } from "drizzle-orm";
 import { auditEvents } from "../../schema";
 import type { Db } from "./db";
 import { newId } from "./ids";
@@ -58,6 +59,7 @@ export interface AuditRows {
 }
 
 // The table and its columns from schema/, in the order of the SELECT below.
+const AUDIT_TABLE = sql.identifier(getTableName(auditEvents));
 const AUDIT_COLUMNS = sql.join(
   [
     auditEvents.id,
@@ -82,7 +84,7 @@ export function auditRowsStatement(db: Db, rows: AuditRows[]): D1PreparedStateme
     (r) =>
       sql`SELECT ${r.id}, ${r.organizationId}, ${r.actorId}, ${r.action}, ${r.targetType}, ${r.targetId}, ${r.data}, ${r.at} ${r.from}`,
   );
-  return prepare(db, sql`INSERT INTO ${auditEvents} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)}`);
+  return prepare(db, sql`INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)}`);
 }
 
 /**

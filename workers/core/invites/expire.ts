@@ -1,12 +1,18 @@
-import { alias } from "drizzle-orm/sqlite-core";
+import { getTableName } from "drizzle-orm";
 import { invites } from "../../../schema";
 import { auditRowsStatement } from "../audit";
 import type { Db } from "../db";
 import { newId } from "../ids";
 import { prepare, type SQL, sql } from "../sql";
 
-// The invite being expired; its columns render as "i"."…", named by the schema.
-const i = alias(invites, "i");
+// The table and the columns of the invite being expired (alias `i`), named by the schema.
+const INVITES = sql.identifier(getTableName(invites));
+const i = Object.fromEntries(
+  (["id", "organizationId", "email", "status", "expiresAt", "updatedAt"] as const).map((key) => [
+    key,
+    sql.raw(`i."${invites[key].name}"`),
+  ]),
+) as Record<"id" | "organizationId" | "email" | "status" | "expiresAt" | "updatedAt", SQL>;
 
 /**
  * THE expiry transition: the overdue pending invites among `due` (a `SELECT` of invite rowids)
@@ -43,13 +49,13 @@ export function expireOverdueStatements(
         from: sql`FROM (SELECT ${i.id} AS id, ${i.organizationId} AS organization_id, ${i.email} AS email,
                                ${i.expiresAt} AS expires_at,
                                row_number() OVER (ORDER BY ${i.expiresAt}, i.rowid) - 1 AS position
-                        FROM ${invites} i WHERE ${overdue}) d
+                        FROM ${INVITES} i WHERE ${overdue}) d
                   WHERE ${guard}`,
       },
     ]),
     prepare(
       db,
-      sql`UPDATE ${invites} AS i SET ${sql.identifier(invites.status.name)} = 'expired',
+      sql`UPDATE ${INVITES} AS i SET ${sql.identifier(invites.status.name)} = 'expired',
                  ${sql.identifier(invites.updatedAt.name)} = ${now}
           WHERE ${overdue} AND ${guard}`,
     ),

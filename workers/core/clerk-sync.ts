@@ -3,8 +3,9 @@ import { auditStatement } from "./audit";
 import { type Db, isUniqueViolation } from "./db";
 import { canonicalEmail } from "./email";
 import { ApiError } from "./errors";
+import { rankOf } from "./guards";
 import { deleteOrganizationStatements } from "./organizations";
-import { ORG_ROLES, type OrgRole, orgRank } from "./roles";
+import type { OrgRole } from "./roles";
 import { prepare, sql } from "./sql";
 import { placeholderEmail } from "./users";
 
@@ -148,35 +149,33 @@ export async function applyUserUpsert(
   }
 }
 
-const RANK_SQL = `CASE x.role ${ORG_ROLES.map((role) => `WHEN '${role}' THEN ${orgRank(role)}`).join(" ")} ELSE 0 END`;
-
 /** The member who inherits an organization: highest-ranked, then longest-standing. */
-const SUCCESSOR_SQL = (column: "user_id" | "role") =>
-  `(SELECT x.${column} FROM organization_users x
+const successor = (column: "user_id" | "role") =>
+  sql`(SELECT x.${sql.raw(column)} FROM organization_users x
     WHERE x.organization_id = ou.organization_id AND x.user_id <> ou.user_id
-    ORDER BY ${RANK_SQL} DESC, x.created_at, x.user_id LIMIT 1)`;
+    ORDER BY ${rankOf(sql`x.role`)} DESC, x.created_at, x.user_id LIMIT 1)`;
 
-/** The deleted user's memberships, each with what deleting the user means for it. ?1 = user id. */
-const PLAN_SQL = `
+/** The deleted user's memberships, each with what deleting the user means for it. */
+const planSql = (userId: string) => sql`
   SELECT ou.organization_id, ou.role,
          (ou.role = 'owner' AND NOT EXISTS (
             SELECT 1 FROM organization_users o2
             WHERE o2.organization_id = ou.organization_id AND o2.role = 'owner' AND o2.user_id <> ou.user_id)) AS sole_owner,
-         ${SUCCESSOR_SQL("user_id")} AS successor_id,
-         ${SUCCESSOR_SQL("role")} AS successor_role
-  FROM organization_users ou WHERE ou.user_id = ?1`;
+         ${successor("user_id")} AS successor_id,
+         ${successor("role")} AS successor_role
+  FROM organization_users ou WHERE ou.user_id = ${userId}`;
 
 /**
  * The plan as one string, computed in SQL both when it is read and inside the batch that applies
  * it: if they differ, the memberships changed in between and the batch must not apply a stale
  * plan (it could leave an organization without an owner).
  */
-const PLAN_FINGERPRINT_SQL = `
+const planFingerprintSql = (userId: string) => sql`
   SELECT group_concat(
            organization_id || ':' || role || ':' || sole_owner || ':' ||
            CASE WHEN sole_owner THEN COALESCE(successor_id, '') || ':' || COALESCE(successor_role, '') ELSE '' END,
            '|' ORDER BY organization_id) AS fingerprint
-  FROM (${PLAN_SQL})`;
+  FROM (${planSql(userId)})`;
 
 interface PlanRow {
   organization_id: string;
@@ -202,8 +201,8 @@ export async function applyUserDeleted(
   for (let attempt = 1; attempt <= MAX_DELETE_ATTEMPTS; attempt++) {
     const [seen, planResult, fingerprintResult] = await db.batch([
       db.prepare("SELECT 1 AS seen FROM webhook_events WHERE svix_id = ?").bind(delivery.svixId),
-      db.prepare(PLAN_SQL).bind(userId),
-      db.prepare(PLAN_FINGERPRINT_SQL).bind(userId),
+      prepare(db, planSql(userId)),
+      prepare(db, planFingerprintSql(userId)),
     ]);
     if ((seen?.results.length ?? 0) > 0) return "duplicate";
     const plan = (planResult?.results ?? []) as PlanRow[];
@@ -233,12 +232,11 @@ function userDeletedStatements(
     recordDeliveryStatement(db, delivery.svixId, delivery.type, now),
     // The plan check. SQLite has no RAISE outside triggers, so a stale plan fails the batch the
     // same way a duplicate does: by inserting this delivery's id a second time.
-    db
-      .prepare(
-        `INSERT INTO webhook_events (svix_id, event_type, received_at)
-         SELECT ?2, ?3, ?4 WHERE (${PLAN_FINGERPRINT_SQL}) IS NOT ?5`,
-      )
-      .bind(userId, delivery.svixId, delivery.type, now, fingerprint),
+    prepare(
+      db,
+      sql`INSERT INTO webhook_events (svix_id, event_type, received_at)
+          SELECT ${delivery.svixId}, ${delivery.type}, ${now} WHERE (${planFingerprintSql(userId)}) IS NOT ${fingerprint}`,
+    ),
   ];
   for (const row of plan) {
     const orgId = row.organization_id;

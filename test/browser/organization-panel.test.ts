@@ -220,7 +220,8 @@ describe("<roster-organization>", () => {
       .toEqual(["sent", "queued", "sent"]);
     const after = (await pendingInvites(org.id)).find((i) => i.id === first.id);
     expect(after?.delivery.status).toBe("sent");
-    expect(after?.delivery.attempts).toBeGreaterThan(before?.delivery.attempts ?? 0);
+    // A new email went out for the new token.
+    expect(after?.delivery.sentAt > before?.delivery.sentAt).toBe(true);
     await shot(panel, "invite-resent");
 
     await panel.getByRole("button", { name: `Revoke the invitation to revoke.${suffix}@example.com` }).click();
@@ -251,7 +252,7 @@ describe("<roster-organization>", () => {
     await expect.poll(() => panel.locator("tbody tr[data-user-id]").count()).toBe(3);
     await shot(panel, "members");
 
-    const role = panel.getByLabel("Role of Mary Changed");
+    const role = panel.getByLabel("Role of Mary Changed", { exact: true });
     expect(await role.locator("option").allTextContents()).toEqual(["Owner", "Director", "Manager", "Member", "Guest"]);
     await role.selectOption("manager");
     await panel.getByRole("button", { name: "Save the role of Mary Changed" }).click();
@@ -304,7 +305,7 @@ describe("<roster-organization>", () => {
       "Member",
       "Guest",
     ]);
-    expect(await panel.getByLabel("Role of Max Member").locator("option").allTextContents()).toEqual([
+    expect(await panel.getByLabel("Role of Max Member", { exact: true }).locator("option").allTextContents()).toEqual([
       "Manager",
       "Member",
       "Guest",

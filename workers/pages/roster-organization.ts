@@ -513,8 +513,10 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
           if (opener && opener.isConnected) opener.focus();
           resolve(ok);
         };
+        // Escape (or any close) cancels. A close event is dispatched after a delay: one arriving
+        // while the dialog is open again belongs to the previous question and is ignored.
         var onClose = function () {
-          done(false);
+          if (!dialog.open) done(false);
         };
         var cancel = el("button", { type: "button", part: "button", onclick: function () { done(false); } }, ["Cancel"]);
         var confirm = el("button", { type: "button", class: "primary danger", part: "button danger", onclick: function () { done(true); } }, [

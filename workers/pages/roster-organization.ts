@@ -39,7 +39,7 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
     "section{margin:0;padding:16px 0;border-top:1px solid var(--roster-border,#d0d7de)}",
     "section:first-of-type{border-top:0;padding-top:4px}",
     "h2{font-size:1.25em;margin:0 0 4px}h3{font-size:1.05em;margin:0 0 8px}",
-    "h2:focus,h3:focus{outline:none}",
+    "h2:focus,h3:focus{outline:none}form h3{margin-top:16px}",
     ".muted{color:var(--roster-muted,#59636e)}.small{font-size:.875em}",
     "p{margin:4px 0 8px}",
     ".scroll{overflow-x:auto}",
@@ -64,7 +64,7 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
     ".chips{list-style:none;display:flex;flex-wrap:wrap;gap:6px;margin:8px 0;padding:0}",
     ".chips li{border:1px solid var(--roster-border,#d0d7de);border-radius:999px;padding:1px 10px;font-size:.875em}",
     ".chips li.invalid{border-color:var(--roster-danger,#d1242f);color:var(--roster-danger,#d1242f);background:#ffebe9;font-weight:600}",
-    ".error{color:var(--roster-danger,#d1242f)}.error:empty{display:none}",
+    ".error,td .sub.error{color:var(--roster-danger,#d1242f)}.error:empty,.chips:empty,p:empty{display:none}",
     ".ok{color:var(--roster-ok,#1a7f37)}",
     ".outcomes{list-style:none;margin:8px 0 0;padding:0}.outcomes li{padding:2px 0}",
     ".badge{display:inline-block;font-size:.8em;border-radius:999px;padding:0 8px;border:1px solid var(--roster-border,#d0d7de)}",
@@ -1140,9 +1140,13 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
 
     _domainForm(id) {
       var self = this;
+      var drafts = this._drafts;
+      // The form is rebuilt with the section: what was typed survives a refusal.
       var input = el("input", { id: id + "domain", type: "text", part: "input", autocomplete: "off", spellcheck: "false", placeholder: "example.com",
-        "aria-describedby": id + "domain-rule", "data-key": "domain:new" });
-      var enrollment = this._enrollmentSelect({ id: id + "domain-enrollment", part: "select", "data-key": "domain:new-enrollment" }, "request");
+        "aria-describedby": id + "domain-rule", "data-key": "domain:new", value: drafts["domain:new"] || "",
+        oninput: function () { drafts["domain:new"] = input.value; } });
+      var enrollment = this._enrollmentSelect({ id: id + "domain-enrollment", part: "select", "data-key": "domain:new-enrollment",
+        onchange: function () { drafts["domain:new-enrollment"] = enrollment.value; } }, drafts["domain:new-enrollment"] || "request");
       var error = el("p", { class: "error", part: "error" }, [this._rowErrors["domain:new"] || ""]);
       return el("form", { novalidate: true, "aria-label": "Add a domain", onsubmit: function (event) {
         event.preventDefault();
@@ -1171,6 +1175,7 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
           self._refuse("domain:new", "domain", res, "domains");
           return;
         }
+        delete self._drafts["domain:new"];
         await self._reload("domains");
         self._changed({ action: "domain.added", domain: res.body }, res.body.domain + " was added.");
       });

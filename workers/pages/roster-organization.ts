@@ -13,7 +13,7 @@
  *
  * Themable with the banner's custom properties (--roster-bg, -fg, -muted, -border, -radius, -font,
  * -accent, -accent-fg, -focus, -danger, plus --roster-ok) and `::part(panel | section | heading |
- * table | row | button | primary | danger | input | select | address | outcome | dialog | error)`.
+ * table | row | button | primary | danger | input | select | address | invalid | outcome | dialog | error)`.
  *
  * Attributes `org-id` (required), `api-base` (default: the script's origin), `page-size` (members
  * and invitations per page, default 20). Property `getToken` (as the banner's). Method `refresh()`.
@@ -810,7 +810,7 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       }));
       f.projectRoleField = el("div", { hidden: true }, [el("label", { for: id + "project-role" }, ["Project role"]), f.projectRole]);
       f.error = el("p", { class: "error", part: "error", id: id + "invite-error" });
-      f.results = el("div", { part: "outcome" });
+      f.results = el("div");
       f.submit = el("button", { type: "submit", class: "primary", part: "button primary", "data-act": "" }, ["Send invitations"]);
       f.form = el("form", { novalidate: true, onsubmit: function (event) {
         event.preventDefault();

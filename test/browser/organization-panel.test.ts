@@ -182,6 +182,61 @@ describe("<roster-organization>", () => {
     await page.close();
   });
 
+  it("invites to a project with a project role, and an organization role for newcomers", async () => {
+    const org = await createOrg(owner, `Projects ${suffix}`);
+    const project = await createProject(owner, org.id, "Mobile App");
+    const { page, panel } = await openPanel(owner, org.id, org.name);
+    expect(await panel.getByLabel("Project role").isVisible()).toBe(false);
+    await panel.getByLabel("Project (optional)").selectOption({ label: "Mobile App" });
+    expect(await panel.getByLabel("Project role").isVisible()).toBe(true);
+    await panel.getByLabel("Project role").selectOption("editor");
+    await panel.getByLabel("Organization role (if not a member yet)").selectOption("guest");
+    const address = `project.${suffix}@example.com`;
+    await panel.getByLabel("Email addresses").fill(address);
+    await shot(panel, "invite-to-project");
+    await panel.getByRole("button", { name: "Send invitations" }).click();
+    await expect.poll(() => panel.locator("li[data-outcome]").allTextContents()).toEqual([`✓ ${address} — Invited`]);
+    const [stored] = await pendingInvites(org.id);
+    expect(stored).toMatchObject({
+      email: address,
+      kind: "project",
+      projectId: project.id,
+      projectRole: "editor",
+      role: "guest",
+    });
+    await expect
+      .poll(() =>
+        inviteRow(panel, stored?.id ?? "")
+          .locator("td")
+          .nth(1)
+          .textContent(),
+      )
+      .toBe("Editor in Mobile AppOrganization: Guest");
+    await page.close();
+  });
+
+  it("pages through members with page-size", async () => {
+    const org = await createOrg(owner, `Paging ${suffix}`);
+    const second = await addMember(org.id, "Second Member");
+    const third = await addMember(org.id, "Third Member");
+    const { page, panel } = await openPanel(owner, org.id, org.name);
+    await page.evaluate("document.querySelector('roster-organization').setAttribute('page-size', '2')");
+    const rows = panel.locator("tbody tr[data-user-id]");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await memberRow(panel, second).count()).toBe(1);
+    expect(await panel.getByRole("button", { name: "Previous" }).isDisabled()).toBe(true);
+    await panel.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => memberRow(panel, third).count()).toBe(1);
+    expect(await rows.count()).toBe(1);
+    expect(await panel.getByRole("button", { name: "Next" }).isDisabled()).toBe(true);
+    // The focus stays on the pager: Next is disabled on the last page, so on Previous.
+    expect(await focused(page)).toBe("Previous");
+    await panel.getByRole("button", { name: "Previous" }).click();
+    await expect.poll(() => memberRow(panel, owner).count()).toBe(1);
+    expect(await rows.count()).toBe(2);
+    await page.close();
+  });
+
   it("resends one invitation (its delivery status goes queued, then sent) and revokes another after confirming", async () => {
     const org = await createOrg(owner, `Initech ${suffix}`);
     const website = await createProject(owner, org.id, "Website");
@@ -251,6 +306,7 @@ describe("<roster-organization>", () => {
     const { page, panel } = await openPanel(owner, org.id, org.name);
     await expect.poll(() => panel.locator("tbody tr[data-user-id]").count()).toBe(3);
     await shot(panel, "members");
+    await page.screenshot({ path: join(SHOTS, "demo-page.png"), fullPage: true });
 
     const role = panel.getByLabel("Role of Mary Changed", { exact: true });
     expect(await role.locator("option").allTextContents()).toEqual(["Owner", "Director", "Manager", "Member", "Guest"]);

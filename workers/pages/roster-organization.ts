@@ -571,7 +571,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       box.replaceChildren.apply(box, content ? [content] : []);
       if (key) {
         var again = box.querySelector('[data-key="' + CSS_escape(key) + '"]');
-        if (again) again.focus();
+        // On the last (or first) page the button just used is disabled: the other one takes the focus.
+        if ((!again || again.disabled) && /:(prev|next)$/.test(key)) again = box.querySelector(".pager button:not([disabled])");
+        if (again && !again.disabled) again.focus();
         else {
           var heading = box.querySelector("h2,h3");
           if (heading) heading.focus();

@@ -177,8 +177,9 @@ describe("<roster-organization>", () => {
         .textContent(),
     ).toBe("Email");
     await shot(panel, "invite-outcomes");
-    // Chromium logs every non-2xx answer as "Failed to load resource"; anything else is a fault.
-    expect(seen.errors.filter((e) => !e.startsWith("Failed to load resource"))).toEqual([]);
+    // Chromium logs a 404 answer as a console error: the join requests and domains collections
+    // answer 404 on a Roster without them, which the panel handles by hiding the sections.
+    expect(seen.errors.filter((e) => !/status of 404 .*\/(join-requests|domains)\b/.test(e))).toEqual([]);
     await page.close();
   });
 

@@ -374,6 +374,7 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
     async refresh() {
       var generation = ++this._generation;
       clearTimeout(this._pollTimer);
+      this._polls = 0;
       var keepStatus = this._invites.status;
       this._reset();
       this._invites.status = keepStatus;

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   API,
   api,
@@ -11,6 +11,8 @@ import {
   devSignIn,
   invite,
   launchBrowser,
+  serveProductPage,
+  sessionToken,
   type TestUser,
   watch,
 } from "./support";
@@ -452,6 +454,63 @@ describe("<roster-organization>", () => {
     expect(await focused(page)).toBe(field);
     const stored = await pendingInvites(org.id);
     expect(stored.map((i) => [i.email, i.role])).toEqual([[address, "manager"]]);
+    await page.close();
+  });
+});
+
+describe("<roster-organization> on a product's own origin", () => {
+  const origin = inject("allowedOrigin");
+  let product = { orgId: "", token: "" };
+  let server: { close(): Promise<void> } | null = null;
+
+  beforeAll(async () => {
+    server = await serveProductPage(
+      origin,
+      () => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Product settings</title><link rel="icon" href="data:,">
+<style>body { font: 15px/1.5 Georgia, serif; margin: 2rem; } roster-organization { --roster-accent: #8250df; }</style>
+</head><body><h1>Settings</h1>
+<roster-organization org-id="${product.orgId}" api-base="${API}"></roster-organization>
+<script src="${API}/roster-organization.js"></script>
+<script>document.querySelector("roster-organization").getToken = async () => ${JSON.stringify(product.token)};</script>
+</body></html>`,
+    );
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("changes a role (PATCH) and revokes an invitation (DELETE) across origins, with a Bearer token", async () => {
+    const org = await createOrg(owner, `Cross Panel ${suffix}`);
+    const member = await addMember(org.id, "Carla Cross");
+    const sent = await invite(owner, { orgId: org.id }, `cross.${suffix}@example.com`);
+    product = { orgId: org.id, token: await sessionToken(owner.id) };
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${origin}/`);
+    const panel = page.locator("roster-organization");
+    await expect.poll(() => memberRow(panel, member).count()).toBe(1);
+    expect(
+      await page.evaluate(
+        "getComputedStyle(document.querySelector('roster-organization').shadowRoot.querySelector('button.primary')).backgroundColor",
+      ),
+    ).toBe("rgb(130, 80, 223)");
+    await panel.getByLabel("Role of Carla Cross", { exact: true }).selectOption("guest");
+    await panel.getByRole("button", { name: "Save the role of Carla Cross" }).click();
+    await expect.poll(() => live(panel).textContent()).toBe("Carla Cross is now Guest.");
+    await panel.getByRole("button", { name: `Revoke the invitation to cross.${suffix}@example.com` }).click();
+    // Escape cancels; the second time it is confirmed.
+    await expect.poll(() => panel.getByRole("dialog").isVisible()).toBe(true);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => panel.getByRole("dialog").isVisible()).toBe(false);
+    expect(await focused(page)).toBe(`Revoke the invitation to cross.${suffix}@example.com`);
+    await page.keyboard.press("Enter");
+    await panel.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => inviteRow(panel, sent.id).count()).toBe(0);
+    const members = await api("GET", `/v1/organizations/${org.id}/members`, { as: owner.id });
+    expect(members.body.data.find((m: { userId: string }) => m.userId === member.id)?.role).toBe("guest");
+    expect(await pendingInvites(org.id)).toEqual([]);
+    await shot(page, "cross-origin-product-page");
     await page.close();
   });
 });

@@ -1,11 +1,11 @@
 import { type IRequest, Router } from "itty-router";
 import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
-import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
 import { EventHandoff } from "../core/events/handoff";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
+import { D1Counter } from "./d1-counter";
 import { parseBody, queryObject, type RequestContext, type RouteDefinition, validate } from "./route";
 import { routes } from "./routes";
 
@@ -47,7 +47,9 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
     // Reads start on the primary unless the client carries a bookmark from an earlier response:
     // D1's Sessions API then serves them from a replica no older than that bookmark.
     const session = env.DB.withSession(bookmark ?? "first-primary");
-    // The outbox hand-off: the events this request commits go to the events queue after it.
+    // The one instrumentation hook on the request's D1 handle: the bench's counter (when on) and
+    // the outbox hand-off, which collects the events this request commits and sends them to the
+    // events queue after the response (`flush`, below).
     handoff = EventHandoff.forRequest(env, config);
     const db = handoff.wrap(d1Counter === null ? session : d1Counter.wrap(session));
     const base: RequestContext = {

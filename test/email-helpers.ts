@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { inject, vi } from "vitest";
 import type { CaughtMessage } from "../scripts/mail-sink.mjs";
 import type { EmailMessage } from "../workers/email-consumer";
+import type { InviteEmailMessage } from "../workers/email-consumer/messages";
 import worker from "../workers/index";
 import { seedOrg, seedUser, uid } from "./helpers";
 import { invite } from "./invite-helpers";
@@ -93,7 +94,7 @@ export function address(prefix = ""): string {
 export async function invitedThroughApi(
   email: string,
   options: { orgName?: string; inviterName?: string } = {},
-): Promise<{ ownerId: string; orgId: string; inviteId: string; message: EmailMessage }> {
+): Promise<{ ownerId: string; orgId: string; inviteId: string; message: InviteEmailMessage }> {
   const owner = await seedUser({ name: options.inviterName ?? "Ada Lovelace" });
   const org = await seedOrg(owner.id, { name: options.orgName ?? "Analytical Engines" });
   const { ids, queue } = await invite(owner.id, { orgId: org.id }, [email]);

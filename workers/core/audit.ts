@@ -21,13 +21,23 @@ export type AuditAction =
   | "project_member.added"
   | "project_member.role_changed"
   | "project_member.removed"
-  | "project_member.left";
+  | "project_member.left"
+  | "domain.added"
+  | "domain.updated"
+  | "domain.removed"
+  | "join_request.created"
+  | "join_request.approved"
+  | "join_request.denied"
+  | "join_request.withdrawn";
 
 export interface AuditEntry {
   organizationId: string;
   actorId: string | null;
   action: AuditAction;
-  target: { type: "organization" | "member" | "project" | "project_member" | "invite"; id: string };
+  target: {
+    type: "organization" | "member" | "project" | "project_member" | "invite" | "domain" | "join_request";
+    id: string;
+  };
   data?: Record<string, unknown>;
   at: number;
 }

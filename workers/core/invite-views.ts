@@ -5,6 +5,9 @@ import type { OrgRole, ProjectRole } from "./roles";
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
 export type InviteStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";
 export const INVITE_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"] as const;
+/** `owner_add`: an existing user added by id, pending their consent (invites-owner-add.ts). */
+export type InviteSource = "email" | "owner_add";
+export const INVITE_SOURCES = ["email", "owner_add"] as const;
 
 export interface InviteRow {
   id: string;
@@ -25,12 +28,13 @@ export interface InviteRow {
   delivery_attempts: number;
   delivery_error: string | null;
   delivery_sent_at: number | null;
+  source: InviteSource;
 }
 
 /** The columns of `InviteRow`, for `FROM invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by`. */
 export const INVITE_COLUMNS = `i.id, i.organization_id, i.project_id, i.email, i.role, i.project_role, i.status,
   i.token_version, i.invited_by, inviter.name AS inviter_name, i.created_at, i.expires_at, i.accepted_at,
-  i.updated_at, i.delivery_status, i.delivery_attempts, i.delivery_error, i.delivery_sent_at`;
+  i.updated_at, i.delivery_status, i.delivery_attempts, i.delivery_error, i.delivery_sent_at, i.source`;
 export const INVITE_FROM = "invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by";
 
 /**
@@ -50,6 +54,7 @@ export interface Invite {
   role: OrgRole;
   projectRole: ProjectRole | null;
   status: InviteStatus;
+  source: InviteSource;
   /** `userId` is null once the inviting user has been deleted. */
   invitedBy: { userId: string | null; name: string | null };
   createdAt: string;
@@ -68,6 +73,7 @@ export function toInvite(row: InviteRow, now: number): Invite {
     role: row.role,
     projectRole: row.project_role,
     status: effectiveStatus(row, now),
+    source: row.source,
     invitedBy: { userId: row.invited_by, name: row.inviter_name },
     createdAt: iso(row.created_at),
     expiresAt: iso(row.expires_at),
@@ -94,10 +100,12 @@ export interface ReceivedInviteRow {
   status: InviteStatus;
   inviter_name: string | null;
   expires_at: number;
+  source: InviteSource;
 }
 
 export const RECEIVED_INVITE_COLUMNS = `i.id, i.organization_id, o.name AS organization_name, i.project_id,
-  p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name, i.expires_at`;
+  p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name, i.expires_at,
+  i.source`;
 export const RECEIVED_INVITE_FROM = `invites i
   JOIN organizations o ON o.id = i.organization_id
   LEFT JOIN projects p ON p.id = i.project_id
@@ -106,6 +114,7 @@ export const RECEIVED_INVITE_FROM = `invites i
 export interface ReceivedInvite {
   id: string;
   kind: "organization" | "project";
+  source: InviteSource;
   organization: { id: string; name: string };
   project: { id: string; name: string } | null;
   role: OrgRole;
@@ -118,6 +127,7 @@ export function toReceivedInvite(row: ReceivedInviteRow): ReceivedInvite {
   return {
     id: row.id,
     kind: row.project_id === null ? "organization" : "project",
+    source: row.source,
     organization: { id: row.organization_id, name: row.organization_name },
     project: row.project_id === null ? null : { id: row.project_id, name: row.project_name ?? "" },
     role: row.role,

@@ -4,9 +4,11 @@ import type { Db } from "../core/db";
 import { newId } from "../core/ids";
 import type { OrgRole, ProjectRole } from "../core/roles";
 import { sha256Hex } from "../core/tokens";
+import { deliverNotificationMessage, recordNotificationDeadLetter } from "./deliver-notification";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
+import { renderMembershipOffer } from "./template-notifications";
 
 /**
  * Sending one invitation email, idempotently per (invite, token version).
@@ -49,6 +51,7 @@ interface InviteRow {
   token_hash: string;
   token_version: number;
   expires_at: number;
+  source: "email" | "owner_add";
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
@@ -77,6 +80,7 @@ export async function deliverMessage(ctx: DeliveryContext, message: Message<unkn
     message.ack();
     return;
   }
+  if (parsed.data.type !== "invite") return await deliverNotificationMessage(ctx, message, parsed.data);
   const body = parsed.data;
   const label = `[email] invite ${body.inviteId} v${body.tokenVersion} (attempt ${message.attempts})`;
   try {
@@ -154,7 +158,7 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
     db
       .prepare(
         `SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
-                i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                i.expires_at, i.source, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
                 a.name AS inviter_name, a.email AS inviter_email,
                 d.state AS delivery_state, d.claim_id, d.lease_until
          FROM invites i
@@ -220,17 +224,30 @@ function whyNotSending(invite: InviteRow, body: InviteEmailMessage, tokenHash: s
 
 function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): OutgoingEmail {
   const from = parseMailbox(config.EMAIL_FROM);
-  const rendered = renderInvitation({
-    email: invite.email,
-    organizationName: invite.organization_name,
-    projectName: invite.project_name,
-    role: invite.role,
-    projectRole: invite.project_role,
-    inviterName: invite.inviter_name,
-    inviterEmail: invite.inviter_email,
-    expiresAt: invite.expires_at,
-    link: inviteLink(config, body.token),
-  });
+  // An existing user added by id gets a notice without the token link: they accept signed in.
+  const rendered =
+    invite.source === "owner_add"
+      ? renderMembershipOffer({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          role: invite.role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          appUrl: config.APP_URL,
+          productName: "Roster",
+        })
+      : renderInvitation({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          projectName: invite.project_name,
+          role: invite.role,
+          projectRole: invite.project_role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          link: inviteLink(config, body.token),
+        });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
   return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };
@@ -331,7 +348,7 @@ export async function recordConfigurationError(
 ): Promise<void> {
   const bodies = messages.flatMap((m) => {
     const parsed = emailMessageSchema.safeParse(m.body);
-    return parsed.success ? [parsed.data] : [];
+    return parsed.success && parsed.data.type === "invite" ? [parsed.data] : [];
   });
   await db.batch(
     bodies.map((body) =>
@@ -358,6 +375,7 @@ export async function recordDeadLetter(db: Db, message: Message<unknown>): Promi
     message.ack();
     return;
   }
+  if (parsed.data.type !== "invite") return await recordNotificationDeadLetter(db, message, parsed.data);
   const { inviteId, tokenVersion } = parsed.data;
   const now = Date.now();
   const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d

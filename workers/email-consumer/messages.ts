@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { TOKEN_PATTERN } from "../core/tokens";
+import { type JoinRequestDecidedMessage, joinRequestDecidedSchema } from "./messages-notifications";
 
 /**
  * Messages on EMAIL_QUEUE. The raw token travels only here, to be put in the email link; the
@@ -14,19 +15,24 @@ export interface InviteEmailMessage {
   token: string;
 }
 
-export type EmailMessage = InviteEmailMessage;
+export type EmailMessage = InviteEmailMessage | JoinRequestDecidedMessage;
 
 /**
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
  * it may hold a token) and acked: retrying cannot make it valid.
  */
-export const emailMessageSchema = z.object({
+export const inviteMessageSchema = z.object({
   type: z.literal("invite"),
   // Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
   inviteId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id"),
   tokenVersion: z.number().int().positive(),
   token: z.string().regex(TOKEN_PATTERN, "not a token"),
-}) satisfies z.ZodType<EmailMessage>;
+}) satisfies z.ZodType<InviteEmailMessage>;
+
+export const emailMessageSchema = z.discriminatedUnion("type", [
+  inviteMessageSchema,
+  joinRequestDecidedSchema,
+]) satisfies z.ZodType<EmailMessage>;
 
 /** The issues of an invalid body, as paths and messages only: never the values. */
 export function describeInvalidMessage(error: z.ZodError): string {

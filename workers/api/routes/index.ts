@@ -1,7 +1,9 @@
 import type { RouteDefinition } from "../route";
 import { auditRoutes } from "./audit";
+import { domainRoutes } from "./domains";
 import { inviteeRoutes } from "./invitee";
 import { inviteRoutes } from "./invites";
+import { joinRequestRoutes } from "./join-requests";
 import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
@@ -19,6 +21,8 @@ export const routes: RouteDefinition[] = [
   ...projectRoutes,
   ...inviteRoutes,
   ...inviteeRoutes,
+  ...domainRoutes,
+  ...joinRequestRoutes,
   ...auditRoutes,
   ...webhookRoutes,
   ...pageRoutes,

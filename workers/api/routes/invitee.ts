@@ -3,12 +3,14 @@ import { acceptInvite, declineInvite, previewInvite, receivedInvites } from "../
 import { tokenWindow } from "../../core/rate-limit";
 import { defineRoute, json, noContent } from "../route";
 import { idSchema, organizationSchema, orgRoleSchema, projectRoleSchema, projectSchema, timestamp } from "../schemas";
+import { INVITE_SOURCES } from "../../core/invite-views";
 import { inviteStatusSchema } from "./invites";
 
 /** The invitee's side of invitations: preview, accept (by token or by id), decline, the banner feed. */
 const receivedInviteSchema = z.object({
   id: z.string(),
   kind: z.enum(["organization", "project"]),
+  source: z.enum(INVITE_SOURCES).describe("owner_add: an organization added you by id, pending your consent"),
   organization: z.object({ id: z.string(), name: z.string() }),
   project: z.object({ id: z.string(), name: z.string() }).nullable(),
   role: orgRoleSchema,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { emailSchema } from "../../core/email";
-import { INVITE_STATUSES } from "../../core/invite-views";
+import { INVITE_SOURCES, INVITE_STATUSES } from "../../core/invite-views";
 import { createInvites, listInvites, MAX_EMAILS_PER_REQUEST, resendInvite, revokeInvite } from "../../core/invites";
 import { pageQuerySchema } from "../../core/pagination";
 import { DEFAULT_ORG_ROLE, DEFAULT_PROJECT_ROLE } from "../../core/roles";
@@ -19,6 +19,7 @@ export const inviteSchema = z.object({
   role: orgRoleSchema,
   projectRole: projectRoleSchema.nullable(),
   status: inviteStatusSchema,
+  source: z.enum(INVITE_SOURCES).describe("owner_add: an existing user added by id, pending their consent"),
   invitedBy: z.object({
     userId: z.string().nullable().describe("null once the inviting user has been deleted"),
     name: z.string().nullable(),

@@ -58,9 +58,7 @@ export const joinRequests = sqliteTable(
     decisionNonce: text("decision_nonce"),
   },
   (t) => [
-    uniqueIndex("join_requests_one_pending")
-      .on(t.organizationId, t.userId)
-      .where(sql`${t.status} = 'pending'`),
+    uniqueIndex("join_requests_one_pending").on(t.organizationId, t.userId).where(sql`${t.status} = 'pending'`),
     index("join_requests_org_status").on(t.organizationId, t.status, t.createdAt, t.id),
     index("join_requests_user").on(t.userId, t.createdAt, t.id),
   ],

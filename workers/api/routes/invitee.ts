@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { INVITE_SOURCES } from "../../core/invite-views";
 import { acceptInvite, declineInvite, previewInvite, receivedInvites } from "../../core/invites";
 import { tokenWindow } from "../../core/rate-limit";
 import { defineRoute, json, noContent } from "../route";
 import { idSchema, organizationSchema, orgRoleSchema, projectRoleSchema, projectSchema, timestamp } from "../schemas";
-import { INVITE_SOURCES } from "../../core/invite-views";
 import { inviteStatusSchema } from "./invites";
 
 /** The invitee's side of invitations: preview, accept (by token or by id), decline, the banner feed. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { changeMemberRole, listMembers, removeMember } from "../../core/memberships";
 import { addExistingUser } from "../../core/invites-owner-add";
+import { changeMemberRole, listMembers, removeMember } from "../../core/memberships";
 import { pageQuerySchema } from "../../core/pagination";
 import { DEFAULT_ORG_ROLE } from "../../core/roles";
 import { defineRoute, json, noContent } from "../route";

@@ -91,6 +91,7 @@ export async function createJoinRequest(
       .prepare(
         `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
          SELECT a.organization_id, a.user_id, a.role, ?, ? FROM (${approved}) a
+         WHERE true -- (a WHERE keeps SQLite from reading ON CONFLICT as a join constraint)
          ON CONFLICT DO NOTHING`,
       )
       .bind(now, now, id),

@@ -24,7 +24,7 @@ import {
  */
 
 /** The producer side of EMAIL_QUEUE for decision notices (a test can pass a spy). */
-export type DecisionQueue = Pick<Queue<JoinRequestDecidedMessage>, "send">;
+export type DecisionQueue = Pick<Queue<JoinRequestDecidedMessage>, "sendBatch">;
 
 type Decision = "approved" | "denied";
 
@@ -117,7 +117,7 @@ export async function decideJoinRequest(
  */
 async function notifyDecision(queue: DecisionQueue, message: JoinRequestDecidedMessage): Promise<void> {
   try {
-    await queue.send(message, { contentType: "json" });
+    await queue.sendBatch([{ body: message, contentType: "json" }]);
   } catch (error) {
     console.error(
       JSON.stringify({

@@ -26,8 +26,11 @@ export interface JoinRequestRow {
  * else their primary verified one.
  */
 export const JOIN_REQUEST_COLUMNS = `r.id, r.organization_id, o.name AS organization_name, r.user_id,
-  (SELECT ue.email FROM user_emails ue WHERE ue.user_id = r.user_id AND ue.verified = 1
-   ORDER BY substr(ue.email, instr(ue.email, '@') + 1) = r.domain DESC, ue.is_primary DESC, ue.email LIMIT 1) AS user_email,
+  COALESCE(
+    (SELECT min(ue.email) FROM user_emails ue WHERE ue.user_id = r.user_id AND ue.verified = 1
+       AND substr(ue.email, instr(ue.email, '@') + 1) = r.domain),
+    (SELECT ue.email FROM user_emails ue WHERE ue.user_id = r.user_id AND ue.verified = 1
+     ORDER BY ue.is_primary DESC, ue.email LIMIT 1)) AS user_email,
   u.name AS user_name, r.status, r.role, r.message, r.created_at, r.decided_at, r.decided_by`;
 export const JOIN_REQUEST_FROM = `join_requests r
   JOIN organizations o ON o.id = r.organization_id

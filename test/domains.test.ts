@@ -5,7 +5,7 @@ import { auditOf, expectProblem, seedOrg, seedUser, uid } from "./helpers";
 import { api } from "./invite-helpers";
 
 /** Organization domains: claim (proven by a verified address), list, change enrollment, remove. */
-export function freshDomain(): string {
+function freshDomain(): string {
   return `${uid("acme").toLowerCase().replaceAll("_", "-")}.com`;
 }
 

@@ -118,8 +118,10 @@ describe("asking to join", () => {
   it("enrollment auto: approved at once, the caller is a member; created, approved and member.added audited", async () => {
     const { org, domain } = await orgWithDomain("auto");
     const user = await personAt(domain);
-    const res = await request(user.id, org.id);
+    const counter = { trips: 0 };
+    const res = await request(user.id, org.id, {}, { counter });
     expect(res.status, res.text).toBe(201);
+    expect(counter.trips).toBe(1);
     expect(res.body).toMatchObject({ status: "approved", role: "member", decidedBy: null });
     expect(res.body.decidedAt).toEqual(expect.any(String));
     expect(await roleOf(org.id, user.id)).toBe("member");
@@ -216,8 +218,10 @@ describe("deciding", () => {
     const user = await personAt(domain);
     const { body: jr } = await request(user.id, org.id);
     const queue = spyQueue();
-    const res = await api("POST", `/v1/join-requests/${jr.id}/deny`, { as: owner.id, queue });
+    const counter = { trips: 0 };
+    const res = await api("POST", `/v1/join-requests/${jr.id}/deny`, { as: owner.id, queue, counter });
     expect(res.status, res.text).toBe(200);
+    expect(counter.trips).toBe(1);
     expect(res.body).toMatchObject({ status: "denied", role: null, decidedBy: owner.id });
     expect(queue.messages as unknown[]).toEqual([{ type: "join_request_decided", requestId: jr.id, status: "denied" }]);
     expect(await roleOf(org.id, user.id)).toBeNull();

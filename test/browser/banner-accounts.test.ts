@@ -8,11 +8,11 @@ import { API, api, createOrg, createUser, devSignIn, launchBrowser, type TestUse
  * `<roster-invites>` and existing accounts, in Chromium on the development /demo page: a
  * consent-pending add ("Olivia Owner added you to …") accepted like an invite, and suggestions
  * of the user's email domain ("People at acme.example use Acme") with Ask to join / Join. The
- * screenshots are committed (docs/screenshots/banner/), to be looked at.
+ * screenshots are committed (docs/screenshots/banner/), to be looked at; names are fixed (each
+ * browser run starts on a fresh database) so that they change only when the banner does.
  */
 const SHOTS = join(new URL("../..", import.meta.url).pathname, "docs", "screenshots", "banner");
 let browser: Browser;
-const suffix = Math.random().toString(36).slice(2, 8);
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -71,8 +71,8 @@ describe("<roster-invites>: consent-pending adds", () => {
   it('shows "Olivia Owner added you to …" beside an email invite; accepting it joins', async () => {
     const owner = await createUser("Olivia Owner");
     const user = await createUser("Ada Added");
-    const acme = await createOrg(owner, `Acme ${suffix}`);
-    const globex = await createOrg(owner, `Globex ${suffix}`);
+    const acme = await createOrg(owner, "Acme Robotics");
+    const globex = await createOrg(owner, "Globex Shipping");
     const added = await api("POST", `/v1/organizations/${acme.id}/members`, {
       as: owner.id,
       body: { userId: user.id, role: "manager" },
@@ -113,12 +113,12 @@ describe("<roster-invites>: consent-pending adds", () => {
 
 describe("<roster-invites>: suggestions of the user's email domain", () => {
   it("Ask to join sends a request (roster:requested); Join joins at once (roster:joined)", async () => {
-    const domain = `corp-${suffix}.example`;
-    const requestOrg = await orgOfDomain(`Initech ${suffix}`, domain, "request");
-    const autoOrg = await orgOfDomain(`Hooli ${suffix}`, domain, "auto");
+    const domain = "techpark.example";
+    const requestOrg = await orgOfDomain("Initech", domain, "request");
+    const autoOrg = await orgOfDomain("Hooli", domain, "auto");
     const user = await createUser("Sam Suggested", { domain });
     // Someone of another domain is suggested nothing.
-    const stranger = await createUser("Stan Stranger", { domain: `elsewhere-${suffix}.example` });
+    const stranger = await createUser("Stan Stranger", { domain: "elsewhere.example" });
     expect((await api("GET", "/v1/me/suggestions", { as: stranger.id })).body.data).toEqual([]);
 
     const { page, seen } = await openDemo(user);
@@ -161,8 +161,8 @@ describe("<roster-invites>: suggestions of the user's email domain", () => {
   });
 
   it("works with the keyboard alone, with a visible focus ring; a full organization says so and stays", async () => {
-    const domain = `kbd-${suffix}.example`;
-    const { owner, org } = await orgOfDomain(`Full House ${suffix}`, domain, "auto");
+    const domain = "fullhouse.example";
+    const { owner, org } = await orgOfDomain("Full House", domain, "auto");
     // One seat, taken by the owner: joining must be refused with a human message.
     expect((await api("PATCH", `/v1/organizations/${org.id}`, { as: owner.id, body: { maxMembers: 1 } })).status).toBe(
       200,

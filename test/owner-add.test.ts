@@ -173,6 +173,19 @@ describe("refusals (each changes nothing)", () => {
     expect(ok.status).toBe(201);
   });
 
+  it("counts against the invite rate limit like an invite email: over it → 429 with Retry-After, nothing created", async () => {
+    const owner = await seedUser();
+    const org = await seedOrg(owner.id);
+    const [first, second] = [await seedUser(), await seedUser()];
+    const vars = { RATE_LIMIT_INVITES_PER_HOUR: "1" };
+    expect((await add(owner.id, org.id, { userId: first.id }, { vars })).status).toBe(201);
+    const refused = await add(owner.id, org.id, { userId: second.id }, { vars });
+    expectProblem(refused, 429, "RATE_LIMITED");
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(await countInvites(org.id)).toBe(1);
+    expect(await auditRows(org.id, "invite.created")).toHaveLength(1);
+  });
+
   it("unknown body fields and a bad role → 400", async () => {
     const owner = await seedUser();
     const org = await seedOrg(owner.id);

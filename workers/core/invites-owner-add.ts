@@ -4,6 +4,7 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { INVITE_COLUMNS, INVITE_FROM, type Invite, type InviteRow, toInvite } from "./invite-views";
 import { enqueueInviteEmails, type InviteQueue } from "./invites";
+import { assertWithinLimit, inviteWindows, rateCountStatement, rateCounts } from "./rate-limit";
 import { canGrantOrgRole, hasPermission, ORG_ROLES, type OrgRole } from "./roles";
 import { generateToken, sha256Hex } from "./tokens";
 
@@ -30,14 +31,23 @@ function inviterRolesSql(role: OrgRole): string {
  * access and the target (their address, membership) read first, to name a refusal; a pending
  * invite for that address past its expiry expired (audited, actor: the system), freeing the
  * one-pending slot; the invite inserted unless the target is unknown, has no verified address,
- * is a member, or already has a pending invite (ON CONFLICT on the one-pending index) — every
- * write guarded by the caller's role; its audit row keyed on the fresh id; the address's pending
- * invite read back.
+ * is a member, already has a pending invite (ON CONFLICT on the one-pending index), or the invite
+ * rate limit has no room — every write guarded by the caller's role; its audit row and the rate
+ * counters keyed on the fresh id; the address's pending invite read back.
  */
 export async function addExistingUser(
   db: Db,
   queue: InviteQueue,
-  input: { orgId: string; actorId: string; userId: string; role: OrgRole; now: number; ttlDays: number },
+  input: {
+    orgId: string;
+    actorId: string;
+    userId: string;
+    role: OrgRole;
+    now: number;
+    ttlDays: number;
+    /** RATE_LIMIT_INVITES_PER_HOUR: the notice is an invite email, counted like one. */
+    ratePerHour: number;
+  },
 ): Promise<{ outcome: AddOutcome; invite: Invite }> {
   const { orgId, actorId, userId, role, now } = input;
   const id = newId("invite");
@@ -50,8 +60,17 @@ export async function addExistingUser(
   const stale = `i.organization_id = ? AND i.project_id IS NULL AND i.email = ${address}
     AND i.status = 'pending' AND i.expires_at <= ? AND ${allowed}`;
   const staleParams = [orgId, userId, now, orgId, actorId];
+  // Room for one more invite email in both windows (organization and inviter), read in the insert.
+  const windows = inviteWindows(orgId, actorId, input.ratePerHour, now);
+  const room = {
+    sql: windows
+      .map(() => "COALESCE((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) + 1 <= ?")
+      .join(" AND "),
+    params: windows.flatMap((w) => [w.key, w.windowStart, w.limit]),
+  };
   const results = await db.batch([
     orgAccessStatement(db, orgId, actorId),
+    rateCountStatement(db, windows),
     db
       .prepare(
         `SELECT ${address} AS email,
@@ -80,9 +99,10 @@ export async function addExistingUser(
          FROM (SELECT ${address} AS email) t
          WHERE t.email IS NOT NULL AND ${allowed}
            AND NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND user_id = ?)
+           AND ${room.sql}
          ON CONFLICT DO NOTHING`,
       )
-      .bind(id, orgId, role, hash, actorId, expiresAt, now, now, userId, orgId, actorId, orgId, userId),
+      .bind(id, orgId, role, hash, actorId, expiresAt, now, now, userId, orgId, actorId, orgId, userId, ...room.params),
     db
       .prepare(
         `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
@@ -92,6 +112,15 @@ export async function addExistingUser(
          FROM invites i WHERE i.id = ?`,
       )
       .bind(newId("auditEvent"), actorId, iso(expiresAt), userId, now, id),
+    // Both windows count the email, only when this request inserted the invite.
+    ...windows.map((w) =>
+      db
+        .prepare(
+          `INSERT INTO rate_limits (key, window_start, count) SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM invites WHERE id = ?)
+           ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
+        )
+        .bind(w.key, w.windowStart, id),
+    ),
     db
       .prepare(
         `SELECT ${INVITE_COLUMNS} FROM ${INVITE_FROM}
@@ -108,14 +137,18 @@ export async function addExistingUser(
       `You cannot add someone as ${role}: it is above your own role (${access.role}).`,
     );
   }
-  const target = results[1]?.results[0] as { email: string | null; member: number } | undefined;
+  const target = results[2]?.results[0] as { email: string | null; member: number } | undefined;
   if (target === undefined) throw new ApiError("NOT_FOUND", "No such user.");
   if (target.member === 1) throw new ApiError("ALREADY_MEMBER", "This user is already a member of the organization.");
   if (target.email === null) {
     throw new ApiError("NO_VERIFIED_EMAIL", "This user has no verified email address to send the offer to.");
   }
   const row = results.at(-1)?.results[0] as InviteRow | undefined;
-  if (row === undefined) throw new ApiError("CONFLICT", "The invites changed meanwhile; try again.");
+  if (row === undefined) {
+    // Everything else allowed the insert: only the rate limit can have refused it.
+    assertWithinLimit(windows, rateCounts(results[1]?.results as { key: string; count: number }[]), 1, now);
+    throw new ApiError("CONFLICT", "The invites changed meanwhile; try again.");
+  }
   const invite = toInvite(row, now);
   if (row.id !== id) return { outcome: "already_invited", invite };
   const failed = await enqueueInviteEmails(db, queue, [{ type: "invite", inviteId: id, tokenVersion: 1, token }]);

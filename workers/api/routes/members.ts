@@ -37,7 +37,15 @@ export const memberRoutes = [
         schema: z.object({ outcome: z.enum(["invited", "already_invited"]), invite: inviteSchema }),
       },
     },
-    errors: ["NOT_FOUND", "FORBIDDEN", "ROLE_ABOVE_OWN", "ALREADY_MEMBER", "NO_VERIFIED_EMAIL", "CONFLICT"],
+    errors: [
+      "NOT_FOUND",
+      "FORBIDDEN",
+      "ROLE_ABOVE_OWN",
+      "ALREADY_MEMBER",
+      "NO_VERIFIED_EMAIL",
+      "RATE_LIMITED",
+      "CONFLICT",
+    ],
     handler: async ({ db, env, config, user, params, body, now }) =>
       json(
         201,
@@ -48,6 +56,7 @@ export const memberRoutes = [
           role: body.role,
           now,
           ttlDays: config.INVITE_TTL_DAYS,
+          ratePerHour: config.RATE_LIMIT_INVITES_PER_HOUR,
         }),
       ),
   }),

@@ -30,6 +30,11 @@ const BODIES: Record<string, unknown> = {
   "PATCH /v1/organizations/:orgId/members/:userId": { role: "guest" },
   "POST /v1/organizations/:orgId/projects": { name: "Stranger's project" },
   "PATCH /v1/projects/:projectId/members/:userId": { role: "viewer" },
+  "POST /v1/organizations/:orgId/members": { userId: "user_sweep_nobody" },
+  "POST /v1/organizations/:orgId/domains": { domain: "sweep-stranger.com" },
+  "PATCH /v1/organizations/:orgId/domains/:domain": { enrollment: "auto" },
+  "POST /v1/organizations/:orgId/join-requests": {},
+  "POST /v1/join-requests/:requestId/approve": { role: "member" },
 };
 
 const authRoutes = routes.filter((r) => r.auth);
@@ -59,6 +64,8 @@ describe("every auth: true route, without credentials", () => {
       inviteId: "inv_x",
       userId: "user_x",
       eventId: "evt_x",
+      domain: "x.com",
+      requestId: "jrq_x",
     });
     const res = await call(route.method.toUpperCase(), path, { body: BODIES[label(route)] });
     expectProblem(res, 401, "UNAUTHENTICATED");
@@ -77,6 +84,20 @@ describe("every route with an id, for another organization's resource", () => {
     const projectA = await seedProject(orgA.id, [{ id: memberA.id, role: "viewer" }]);
     const inviteA = await seedInvite({ orgId: orgA.id, email: `sweep-${orgA.id}@example.com`, invitedBy: ownerA.id });
     const eventA = await seedEvent(orgA.id, ownerA.id);
+    const domainA = `sweep-${orgA.id.slice(-8).toLowerCase()}.com`;
+    const requester = await seedUser();
+    const requestA = `jrq_sweep_${crypto.randomUUID().replaceAll("-", "")}`;
+    const at = Date.now();
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO organization_domains (organization_id, domain, enrollment, verified_by, created_at, updated_at)
+         VALUES (?, ?, 'request', ?, ?, ?)`,
+      ).bind(orgA.id, domainA, ownerA.id, at, at),
+      env.DB.prepare(
+        `INSERT INTO join_requests (id, organization_id, user_id, status, domain, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+      ).bind(requestA, orgA.id, requester.id, domainA, at, at),
+    ]);
     const stranger = await seedUser();
     await seedOrg(stranger.id);
     const snapshot = async () =>
@@ -88,6 +109,8 @@ describe("every route with an id, for another organization's resource", () => {
         env.DB.prepare("SELECT * FROM invites WHERE organization_id = ? ORDER BY id").bind(orgA.id),
         env.DB.prepare("SELECT id FROM audit_events WHERE organization_id = ? ORDER BY id").bind(orgA.id),
         env.DB.prepare("SELECT * FROM events WHERE event_id = ?").bind(eventA),
+        env.DB.prepare("SELECT * FROM organization_domains WHERE organization_id = ? ORDER BY domain").bind(orgA.id),
+        env.DB.prepare("SELECT * FROM join_requests WHERE organization_id = ? ORDER BY id").bind(orgA.id),
       ]);
     const before = (await snapshot()).map((r) => r.results);
     const path = fill(route, {
@@ -96,6 +119,8 @@ describe("every route with an id, for another organization's resource", () => {
       inviteId: inviteA.id,
       userId: memberA.id,
       eventId: eventA,
+      domain: domainA,
+      requestId: requestA,
     });
     const res = await call(route.method.toUpperCase(), path, { as: stranger.id, body: BODIES[label(route)] });
     expect(res.status, res.text).toBe(404);

@@ -1,6 +1,7 @@
 import { getTableName } from "drizzle-orm";
 import { auditEvents } from "../../schema";
 import type { Db } from "./db";
+import { MAY_NOTIFY } from "./events/notifications";
 import { newId } from "./ids";
 import { prepare, type SQL, sql } from "./sql";
 
@@ -24,9 +25,23 @@ export type AuditAction =
   | "project_member.added"
   | "project_member.role_changed"
   | "project_member.removed"
-  | "project_member.left";
+  | "project_member.left"
+  | "domain.added"
+  | "domain.updated"
+  | "domain.removed"
+  | "join_request.created"
+  | "join_request.approved"
+  | "join_request.denied"
+  | "join_request.withdrawn";
 
-export type AuditTargetType = "organization" | "member" | "project" | "project_member" | "invite";
+export type AuditTargetType =
+  | "organization"
+  | "member"
+  | "project"
+  | "project_member"
+  | "invite"
+  | "domain"
+  | "join_request";
 
 export interface AuditEntry {
   organizationId: string;
@@ -60,11 +75,13 @@ export interface AuditRows {
 
 /**
  * Appended to every INSERT INTO audit_events (made only by `auditRowsStatement`): the new rows'
- * ids and actions come back in the statement's results under these distinctive names, so the
- * outbox hand-off (workers/core/events/handoff.ts) finds them in any batch without knowing which
- * use case wrote them — no extra round trip, and nothing for a write path to remember.
+ * ids, actions and whether they may notify someone by email come back in the statement's results
+ * under these distinctive names, so the outbox hand-off (workers/core/events/handoff.ts) finds
+ * them in any batch without knowing which use case wrote them — no extra round trip, and nothing
+ * for a write path to remember.
  */
-const AUDIT_RETURNING = sql`RETURNING ${sql.identifier(auditEvents.id.name)} AS outbox_event_id, ${sql.identifier(auditEvents.action.name)} AS outbox_event_type`;
+const AUDIT_RETURNING = sql`RETURNING ${sql.identifier(auditEvents.id.name)} AS outbox_event_id,
+  ${sql.identifier(auditEvents.action.name)} AS outbox_event_type, (${MAY_NOTIFY}) AS outbox_may_notify`;
 
 // The table and its columns from schema/, in the order of the SELECT below.
 const AUDIT_TABLE = sql.identifier(getTableName(auditEvents));

@@ -1,7 +1,7 @@
 import { getConfig } from "../core/config";
 import type { Db } from "../core/db";
 import { enqueueEvents } from "../core/events/messages";
-import { NOTIFYING_EVENT_TYPES } from "../core/events/notifications";
+import { MAY_NOTIFY } from "../core/events/notifications";
 import { prepare, sql } from "../core/sql";
 
 /**
@@ -51,14 +51,8 @@ export async function runEventSweep(env: Env, now: number): Promise<SweepRun> {
   return run;
 }
 
-// Whether an event's type may notify someone, each type bound where it stands.
-const NOTIFYING =
-  NOTIFYING_EVENT_TYPES.length === 0
-    ? sql`0`
-    : sql`type IN (${sql.join(
-        NOTIFYING_EVENT_TYPES.map((t) => sql`${t}`),
-        sql`, `,
-      )})`;
+// Whether an event may notify someone, by its audit row (the rules of core/events/notifications.ts).
+const NOTIFYING = sql`EXISTS (SELECT 1 FROM audit_events WHERE audit_events.id = events.event_id AND (${MAY_NOTIFY}))`;
 
 /** One chunk of overdue pending events, made due now; their ids. */
 async function claimOverdue(db: Db, now: number, webhooksOn: boolean): Promise<string[]> {

@@ -9,6 +9,7 @@ import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } f
 import { deliverNotification } from "./notifications";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
+import { renderMembershipOffer } from "./template-notifications";
 
 /**
  * Sending one invitation email, idempotently per (invite, token version).
@@ -49,6 +50,7 @@ interface InviteRow {
   token_hash: InviteRecord["tokenHash"];
   token_version: InviteRecord["tokenVersion"];
   expires_at: InviteRecord["expiresAt"];
+  source: InviteRecord["source"];
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
@@ -157,7 +159,7 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
     db
       .prepare(
         `SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
-                i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                i.expires_at, i.source, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
                 a.name AS inviter_name, a.email AS inviter_email,
                 d.state AS delivery_state, d.claim_id, d.lease_until
          FROM invites i
@@ -223,17 +225,31 @@ function whyNotSending(invite: InviteRow, body: InviteEmailMessage, tokenHash: s
 
 function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): OutgoingEmail {
   const from = parseMailbox(config.EMAIL_FROM);
-  const rendered = renderInvitation({
-    email: invite.email,
-    organizationName: invite.organization_name,
-    projectName: invite.project_name,
-    role: invite.role,
-    projectRole: invite.project_role,
-    inviterName: invite.inviter_name,
-    inviterEmail: invite.inviter_email,
-    expiresAt: invite.expires_at,
-    link: inviteLink(config, body.token),
-  });
+  // A consent-pending offer (first sent as the invite.created notification) that an admin resent:
+  // the same offer again, without the token link — they accept signed in.
+  const rendered =
+    invite.source === "owner_add"
+      ? renderMembershipOffer({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          role: invite.role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          appUrl: config.APP_URL,
+          productName: "Roster",
+        })
+      : renderInvitation({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          projectName: invite.project_name,
+          role: invite.role,
+          projectRole: invite.project_role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          link: inviteLink(config, body.token),
+        });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
   return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };

@@ -1,7 +1,9 @@
 import { openApiDocument } from "../openapi";
 import { defineRoute, json, type RouteDefinition } from "../route";
 import { auditRoutes } from "./audit";
+import { domainRoutes } from "./domains";
 import { inviteRoutes } from "./invites";
+import { joinRequestRoutes } from "./join-requests";
 import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
@@ -31,6 +33,8 @@ export const routes: RouteDefinition[] = [
   ...memberRoutes,
   ...projectRoutes,
   ...inviteRoutes,
+  ...domainRoutes,
+  ...joinRequestRoutes,
   ...auditRoutes,
   ...platformEventRoutes,
   ...webhookRoutes,

@@ -1,7 +1,6 @@
 import { type Config, getConfig } from "../config";
 import type { Db } from "../db";
 import { type EventMessage, enqueueEvents } from "./messages";
-import { notifies } from "./notifications";
 
 /**
  * The after-commit hand-off of a request's new events to the events queue (API.md "Events").
@@ -63,7 +62,7 @@ export class EventHandoff {
     if (rows === undefined || rows.length === 0 || !("outbox_event_id" in (rows[0] ?? {}))) return;
     for (const row of rows) {
       const id = row.outbox_event_id;
-      if (typeof id === "string" && (this.webhooksOn || notifies(String(row.outbox_event_type)))) {
+      if (typeof id === "string" && (this.webhooksOn || row.outbox_may_notify === 1)) {
         this.eventIds.push(id);
       }
     }

@@ -3,7 +3,7 @@ import type { Config } from "../core/config";
 import type { Db } from "../core/db";
 import { EVENT_COLUMNS, EVENTS_WITH_FACTS, type EventRow, toEvent } from "../core/events/event";
 import { eventMessageSchema } from "../core/events/messages";
-import { notificationRecipient } from "../core/events/notifications";
+import { notificationRecipient, notifies } from "../core/events/notifications";
 import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 import { prepare, sql } from "../core/sql";
 
@@ -172,12 +172,12 @@ async function deliver(ctx: EventDeliveryContext, eventId: string, messageAttemp
 }
 
 /**
- * Hands the event's notification email to EMAIL_QUEUE when it has a recipient and was not handed
+ * Hands the event's notification email to EMAIL_QUEUE when its type has one and it was not handed
  * off before; returns when it did (to record as `notified_at`), else null. The email consumer
  * sends at most one email per event, so a repeat after a crash sends nothing twice.
  */
 async function notify(ctx: EventDeliveryContext, row: ClaimedRow, now: number): Promise<number | null> {
-  if (row.notified_at !== null) return null;
+  if (row.notified_at !== null || !notifies(row.type)) return null;
   const event = toEvent(row);
   const userId = notificationRecipient({
     type: row.type,
@@ -186,8 +186,8 @@ async function notify(ctx: EventDeliveryContext, row: ClaimedRow, now: number): 
     targetId: row.target_id,
     data: event.data,
   });
-  if (userId === null) return null;
-  await ctx.emailQueue.send({ type: "notification", eventId: row.event_id, userId });
+  // Judged once: nobody to tell (e.g. a change the member made themselves) is recorded too.
+  if (userId !== null) await ctx.emailQueue.send({ type: "notification", eventId: row.event_id, userId });
   return now;
 }
 

@@ -70,6 +70,11 @@ export const MAY_NOTIFY: SQL = sql.join(
   sql` OR `,
 );
 
+/** Whether events of this type may notify someone (the rest are never judged). */
+export function notifies(type: string): boolean {
+  return Object.hasOwn(RULES, type);
+}
+
 /** The user to email about this event, or null for none. */
 export function notificationRecipient(event: NotificationSubject): string | null {
   const rule = RULES[event.type];

@@ -33,7 +33,8 @@ export interface TokenOptions {
   /** Seconds from now the token becomes valid (nbf). Default: already valid. */
   notBefore?: number;
   azp?: string;
-  sid?: string;
+  /** The session id; null leaves the claim out (a JWT-template token, not a session). */
+  sid?: string | null;
   /** Override the signing key (e.g. an attacker's). */
   key?: CryptoKey;
   /** Extra claims. */
@@ -45,7 +46,7 @@ export async function signToken(userId: string, options: TokenOptions = {}): Pro
   privateKey ??= await importPKCS8(env.TEST_JWT_PRIVATE_KEY, "RS256");
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({
-    sid: options.sid ?? `sess_${userId}`,
+    ...(options.sid === null ? {} : { sid: options.sid ?? `sess_${userId}` }),
     ...(options.azp ? { azp: options.azp } : {}),
     ...options.claims,
   })

@@ -117,7 +117,7 @@ describe("cookie-authenticated unsafe requests from a trusted origin still work"
 
 describe("bearer-authenticated requests are not affected", () => {
   it("a bearer token works from any origin, or none (no browser attaches it on its own)", async () => {
-    for (const headers of [{ Origin: ATTACKER }, {}]) {
+    for (const headers of [{ Origin: ATTACKER }, {}] as Record<string, string>[]) {
       const { invitee, org, inviteId } = await pendingInvite();
       const res = await api("POST", `/v1/invites/${inviteId}/accept`, {
         headers: { Authorization: `Bearer ${await signToken(invitee.id)}`, ...headers },

@@ -25,6 +25,19 @@ export function uid(prefix = "user_test"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
+/**
+ * Fixed windows start on the clock (every minute / hour): a scenario that happens to straddle a
+ * window boundary would see its counts reset. Runs `scenario` (which must make its own users, orgs
+ * and IPs) until one run starts and ends inside a single window, then returns its result.
+ */
+export async function inOneWindow<T>(windowMs: number, scenario: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const start = Math.floor(Date.now() / windowMs);
+    const result = await scenario();
+    if (Math.floor(Date.now() / windowMs) === start || attempt === 2) return result;
+  }
+}
+
 let privateKey: CryptoKey | null = null;
 
 export interface TokenOptions {

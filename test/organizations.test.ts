@@ -7,6 +7,7 @@ import {
   listOrganizations,
   updateOrganization,
 } from "../workers/core/organizations";
+import { createWindow } from "../workers/core/rate-limit";
 import { deriveSlug, SLUG_PATTERN, withRandomSuffix } from "../workers/core/slugs";
 import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
@@ -325,7 +326,8 @@ describe("D1 round trips", () => {
     let orgId = "";
     expect(
       await trips(async (db) => {
-        orgId = (await createOrganization(db, { userId, name: "Counted", now })).id;
+        orgId = (await createOrganization(db, { userId, name: "Counted", now, rate: createWindow(userId, 100, now) }))
+          .id;
       }),
     ).toBe(1);
     expect(await trips((db) => listOrganizations(db, userId, { limit: 50 }))).toBe(1);

@@ -8,6 +8,7 @@ import {
   listProjects,
   removeProjectMember,
 } from "../workers/core/projects";
+import { createWindow } from "../workers/core/rate-limit";
 import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
@@ -387,7 +388,8 @@ describe("D1 round trips", () => {
     let projectId = "";
     expect(
       await trips(async (db) => {
-        projectId = (await createProject(db, { orgId: org.id, actorId: owner.id, name: "Counted", now })).id;
+        const rate = createWindow(owner.id, 100, now);
+        projectId = (await createProject(db, { orgId: org.id, actorId: owner.id, name: "Counted", now, rate })).id;
       }),
     ).toBe(2);
     await env.DB.prepare(

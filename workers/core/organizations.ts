@@ -1,10 +1,18 @@
 import { assertOrgPermission, requireOrgMember, requireOrgPermission } from "./access";
-import { auditStatement, auditStatementIf } from "./audit";
+import { auditStatementIf } from "./audit";
 import { batch, changes, type Db, isForeignKeyViolation, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
+import {
+  assertNotOver,
+  type RateWindow,
+  rateCountStatement,
+  rateCounts,
+  rateGuard,
+  rateIncrementStatement,
+} from "./rate-limit";
 import type { OrgRole } from "./roles";
 import { deriveSlug, withRandomSuffix } from "./slugs";
 import { ensureUserStatement } from "./users";
@@ -43,6 +51,8 @@ export interface NewOrganization {
   /** Explicit slug; derived from the name when absent. */
   slug?: string;
   now: number;
+  /** The caller's create window (`createWindow`): a create over it is 429 and writes nothing. */
+  rate: RateWindow;
 }
 
 /**
@@ -53,9 +63,14 @@ export interface NewOrganization {
  * An explicit slug that is taken is 409 SLUG_TAKEN (the unique index decides, so two concurrent
  * requests for one slug cannot both win). A derived slug falls back, inside the INSERT, to a
  * randomly suffixed variant when the plain one is taken; only a race on that is retried.
+ *
+ * The rate limit rides in the same batch: the counter is incremented first and every write is
+ * guarded by "the window is within its limit", so concurrent creates cannot overshoot it, and a
+ * refused create writes nothing but the (capped) counter.
  */
 export async function createOrganization(db: Db, input: NewOrganization): Promise<Organization> {
-  const { userId, name, now } = input;
+  const { userId, name, now, rate } = input;
+  const withinLimit = rateGuard([rate]);
   const base = input.slug ?? deriveSlug(name);
   for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
     const id = newId("organization");
@@ -68,38 +83,54 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
           };
     try {
       const results = await batch(db, [
+        rateIncrementStatement(db, rate, 1),
         ensureUserStatement(db, userId, now),
         db
           .prepare(
             `INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
-             VALUES (?, ?, ${slug.sql}, ?, ?, NULL)`,
+             SELECT ?, ?, ${slug.sql}, ?, ?, NULL WHERE ${withinLimit.sql}`,
           )
-          .bind(id, name, ...slug.params, now, now),
+          .bind(id, name, ...slug.params, now, now, ...withinLimit.params),
         db
           .prepare(
             `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
-             VALUES (?, ?, 'owner', ?, ?)`,
+             SELECT ?, ?, 'owner', ?, ? WHERE ${withinLimit.sql}`,
           )
-          .bind(id, userId, now, now),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "organization.created",
-          target: { type: "organization", id },
-          data: { name },
-          at: now,
-        }),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "member.added",
-          target: { type: "member", id: userId },
-          data: { role: "owner", reason: "created_organization" },
-          at: now,
-        }),
+          .bind(id, userId, now, now, ...withinLimit.params),
+        auditStatementIf(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "organization.created",
+            target: { type: "organization", id },
+            data: { name },
+            at: now,
+          },
+          withinLimit.sql,
+          withinLimit.params,
+        ),
+        auditStatementIf(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "member.added",
+            target: { type: "member", id: userId },
+            data: { role: "owner", reason: "created_organization" },
+            at: now,
+          },
+          withinLimit.sql,
+          withinLimit.params,
+        ),
         db.prepare("SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ?").bind(id),
+        rateCountStatement(db, [rate]),
       ]);
-      const row = results[results.length - 1]?.results[0] as OrganizationRow;
+      const row = results.at(-2)?.results[0] as OrganizationRow | undefined;
+      if (row === undefined) {
+        assertNotOver([rate], rateCounts(results.at(-1)?.results as { key: string; count: number }[]), now);
+        throw new Error("createOrganization: the organization was not inserted, yet the rate limit allowed it");
+      }
       return toOrganization(row, "owner");
     } catch (error) {
       // The only reference that can dangle here is the owner's: ensureUserStatement creates no

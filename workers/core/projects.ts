@@ -16,6 +16,14 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { allOf, holdsOrgRole, retryOnRace, rolesWith, type SqlGuard } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
+import {
+  assertNotOver,
+  type RateWindow,
+  rateCountStatement,
+  rateCounts,
+  rateGuard,
+  rateIncrementStatement,
+} from "./rate-limit";
 import type { ProjectRole } from "./roles";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
@@ -58,20 +66,24 @@ export interface NewProject {
   actorId: string;
   name: string;
   now: number;
+  /** The caller's create window (`createWindow`): a create over it is 429 and writes nothing. */
+  rate: RateWindow;
 }
 
 /**
  * POST a project (projects:create); its creator becomes its `admin`. Two round trips: the access
- * read, then one batch: project, admin membership and audit events, all guarded by "the creator
- * still holds a role with projects:create".
+ * read, then one batch: the rate counter's increment, then project, admin membership and audit
+ * events, all guarded by "the creator still holds a role with projects:create" and "the create
+ * window is within its limit", and the window's count (what explains a refusal).
  */
 export async function createProject(db: Db, input: NewProject): Promise<Project> {
-  const { orgId, actorId, name, now } = input;
+  const { orgId, actorId, name, now, rate } = input;
   return await retryOnRace(async () => {
     await requireOrgPermission(db, orgId, actorId, "projects:create");
     const id = newId("project");
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("projects:create"));
-    const [created] = await batch(db, [
+    const guard = allOf(holdsOrgRole(orgId, actorId, rolesWith("projects:create")), rateGuard([rate]));
+    const [, created, , , , count] = await batch(db, [
+      rateIncrementStatement(db, rate, 1),
       db
         .prepare(`INSERT INTO projects (id, organization_id, name, created_at) SELECT ?, ?, ?, ? WHERE (${guard.sql})`)
         .bind(id, orgId, name, now, ...guard.params),
@@ -107,8 +119,12 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
         guard.sql,
         guard.params,
       ),
+      rateCountStatement(db, [rate]),
     ]);
-    if (created === undefined || changes(created) === 0) return undefined;
+    if (created === undefined || changes(created) === 0) {
+      assertNotOver([rate], rateCounts(count?.results as { key: string; count: number }[]), now);
+      return undefined;
+    }
     return toProject({ id, organization_id: orgId, name, created_at: now }, "admin");
   });
 }

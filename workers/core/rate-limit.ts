@@ -38,6 +38,11 @@ export function inviteWindows(orgId: string, inviterId: string, limit: number, n
   ];
 }
 
+/** Organizations and projects one user creates, per hour (one window for both). */
+export function createWindow(userId: string, limit: number, now: number): RateWindow {
+  return fixedWindow(`create:user:${userId}`, limit, HOUR_MS, now);
+}
+
 /** Token-bearing requests (preview, accept by token) per client IP, per minute. */
 export function tokenWindow(request: Request, limit: number, now: number): RateWindow {
   return fixedWindow(`token:ip:${clientIpKey(request.headers.get("CF-Connecting-IP"))}`, limit, MINUTE_MS, now);

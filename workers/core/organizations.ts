@@ -5,14 +5,7 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import {
-  assertNotOver,
-  type RateWindow,
-  rateCountStatement,
-  rateCounts,
-  rateGuard,
-  rateIncrementStatement,
-} from "./rate-limit";
+import { assertReadWithin, type RateWindow, rateCountStatement, rateGuard, rateIncrementStatement } from "./rate-limit";
 import type { OrgRole } from "./roles";
 import { deriveSlug, withRandomSuffix } from "./slugs";
 import { ensureUserStatement } from "./users";
@@ -128,7 +121,7 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
       ]);
       const row = results.at(-2)?.results[0] as OrganizationRow | undefined;
       if (row === undefined) {
-        assertNotOver([rate], rateCounts(results.at(-1)?.results as { key: string; count: number }[]), now);
+        assertReadWithin([rate], results.at(-1), now);
         throw new Error("createOrganization: the organization was not inserted, yet the rate limit allowed it");
       }
       return toOrganization(row, "owner");

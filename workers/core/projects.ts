@@ -16,14 +16,7 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { allOf, holdsOrgRole, retryOnRace, rolesWith, type SqlGuard } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import {
-  assertNotOver,
-  type RateWindow,
-  rateCountStatement,
-  rateCounts,
-  rateGuard,
-  rateIncrementStatement,
-} from "./rate-limit";
+import { assertReadWithin, type RateWindow, rateCountStatement, rateGuard, rateIncrementStatement } from "./rate-limit";
 import type { ProjectRole } from "./roles";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
@@ -122,7 +115,7 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
       rateCountStatement(db, [rate]),
     ]);
     if (created === undefined || changes(created) === 0) {
-      assertNotOver([rate], rateCounts(count?.results as { key: string; count: number }[]), now);
+      assertReadWithin([rate], count, now);
       return undefined;
     }
     return toProject({ id, organization_id: orgId, name, created_at: now }, "admin");

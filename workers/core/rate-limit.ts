@@ -98,6 +98,11 @@ export function assertNotOver(windows: RateWindow[], counts: RateCounts, now: nu
   }
 }
 
+/** `assertNotOver` on a `rateCountStatement` read in the same batch, after its increments. */
+export function assertReadWithin(windows: RateWindow[], read: D1Result | undefined, now: number): void {
+  assertNotOver(windows, rateCounts(read?.results as { key: string; count: number }[] | undefined), now);
+}
+
 export function rateLimited(w: RateWindow, now: number): ApiError {
   const retryAfter = Math.max(1, Math.ceil((w.windowStart + w.windowMs - now) / 1000));
   return new ApiError("RATE_LIMITED", `Too many requests; retry in ${retryAfter} seconds.`, {

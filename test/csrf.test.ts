@@ -142,3 +142,16 @@ describe("bearer-authenticated requests are not affected", () => {
     expect((await inviteRow(inviteId)).status).toBe("declined");
   });
 });
+
+describe("the OpenAPI document", () => {
+  it("documents the 403 on every authenticated write, and the origin rule on the cookie scheme", async () => {
+    const doc = (await api("GET", "/openapi.json")).body;
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (method === "get" || operation.security === undefined) continue;
+        expect(operation.responses["403"]?.description ?? "", `${method} ${path}`).toContain("FORBIDDEN");
+      }
+    }
+    expect(doc.components.securitySchemes.session.description).toContain(";credentials");
+  });
+});

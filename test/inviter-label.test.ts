@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inviterLabel } from "../workers/core/invite-views";
+import { inviterLabel } from "../workers/core/invites/views";
 import { address, mailTo, only, runQueue } from "./email-helpers";
 import { seedOrg, seedUser, uid } from "./helpers";
 import { api, invite } from "./invite-helpers";

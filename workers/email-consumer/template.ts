@@ -1,4 +1,4 @@
-import { inviterLabel } from "../core/invite-views";
+import { inviterLabel } from "../core/invites/views";
 import type { OrgRole, ProjectRole } from "../core/roles";
 
 /** What the invitation email says, read from D1 in one query (see `deliver.ts`). */
@@ -9,7 +9,7 @@ export interface InvitationDetails {
   role: OrgRole;
   projectRole: ProjectRole | null;
   inviterName: string | null;
-  /** The inviter's verified address (`INVITER_VERIFIED_EMAIL_SQL`). */
+  /** The inviter's verified address (`INVITER_VERIFIED_EMAIL`). */
   inviterEmail: string | null;
   expiresAt: number;
   link: string;

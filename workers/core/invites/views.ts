@@ -1,30 +1,41 @@
-import { iso, isoOrNull } from "./db";
-import { maskEmail } from "./email";
-import type { OrgRole, ProjectRole } from "./roles";
+import type { invites } from "../../../schema";
+import { iso, isoOrNull } from "../db";
+import { maskEmail } from "../email";
+import type { OrgRole, ProjectRole } from "../roles";
+import { type SQL, sql } from "../sql";
 
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
-export type InviteStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";
-export const INVITE_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"] as const;
+export type InviteStatus = (typeof invites.$inferSelect)["status"];
+export const INVITE_STATUSES = [
+  "pending",
+  "accepted",
+  "declined",
+  "revoked",
+  "expired",
+] as const satisfies readonly InviteStatus[];
 
+type InviteRecord = typeof invites.$inferSelect;
+
+/** An invite as the API's reads return it: snake_case columns typed from the schema, plus the inviter's name. */
 export interface InviteRow {
-  id: string;
-  organization_id: string;
-  project_id: string | null;
-  email: string;
-  role: OrgRole;
-  project_role: ProjectRole | null;
-  status: InviteStatus;
-  token_version: number;
-  invited_by: string | null;
+  id: InviteRecord["id"];
+  organization_id: InviteRecord["organizationId"];
+  project_id: InviteRecord["projectId"];
+  email: InviteRecord["email"];
+  role: InviteRecord["role"];
+  project_role: InviteRecord["projectRole"];
+  status: InviteRecord["status"];
+  token_version: InviteRecord["tokenVersion"];
+  invited_by: InviteRecord["invitedBy"];
   inviter_name: string | null;
-  created_at: number;
-  expires_at: number;
-  accepted_at: number | null;
-  updated_at: number;
-  delivery_status: "queued" | "sent" | "failed";
-  delivery_attempts: number;
-  delivery_error: string | null;
-  delivery_sent_at: number | null;
+  created_at: InviteRecord["createdAt"];
+  expires_at: InviteRecord["expiresAt"];
+  accepted_at: InviteRecord["acceptedAt"];
+  updated_at: InviteRecord["updatedAt"];
+  delivery_status: InviteRecord["deliveryStatus"];
+  delivery_attempts: InviteRecord["deliveryAttempts"];
+  delivery_error: InviteRecord["deliveryError"];
+  delivery_sent_at: InviteRecord["deliverySentAt"];
 }
 
 /** The columns of `InviteRow`, for `FROM invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by`. */
@@ -87,7 +98,7 @@ export function toInvite(row: InviteRow, now: number): Invite {
  * an unverified claim or a placeholder, and an invitee must not be told an address vouches for
  * an invite when nobody proved it.
  */
-export const INVITER_VERIFIED_EMAIL_SQL = `(SELECT ue.email FROM user_emails ue
+export const INVITER_VERIFIED_EMAIL: SQL = sql`(SELECT ue.email FROM user_emails ue
   WHERE ue.user_id = i.invited_by AND ue.verified = 1
   ORDER BY ue.is_primary DESC, ue.created_at, ue.email LIMIT 1)`;
 
@@ -121,9 +132,9 @@ export interface ReceivedInviteRow {
   expires_at: number;
 }
 
-export const RECEIVED_INVITE_COLUMNS = `i.id, i.organization_id, o.name AS organization_name, i.project_id,
+export const RECEIVED_INVITE_COLUMNS: SQL = sql`i.id, i.organization_id, o.name AS organization_name, i.project_id,
   p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name,
-  ${INVITER_VERIFIED_EMAIL_SQL} AS inviter_email, i.expires_at`;
+  ${INVITER_VERIFIED_EMAIL} AS inviter_email, i.expires_at`;
 export const RECEIVED_INVITE_FROM = `invites i
   JOIN organizations o ON o.id = i.organization_id
   LEFT JOIN projects p ON p.id = i.project_id

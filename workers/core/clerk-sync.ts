@@ -4,8 +4,13 @@ import { type Db, isUniqueViolation } from "./db";
 import { canonicalEmail } from "./email";
 import { ApiError } from "./errors";
 import { deleteOrganizationStatements } from "./organizations";
-import { ORG_ROLES, type OrgRole, orgRank } from "./roles";
-import { placeholderEmail } from "./users";
+import { type OrgRole, orgRankSql } from "./roles";
+import {
+  HOLDER_KEEPS_ADDRESS,
+  placeholderEmail,
+  releaseAddressStatement,
+  unverifyLegacyClaimsStatement,
+} from "./users";
 
 /**
  * Clerk's user webhooks, applied to `admins` and `user_emails`. The webhook route verifies the
@@ -104,23 +109,26 @@ export async function applyUserUpsert(
   now: number,
 ): Promise<WebhookOutcome> {
   const addresses = userAddresses(user);
-  const primary = addresses.find((a) => a.primary)?.email ?? null;
+  // Only a verified address is shown as the user's or held in admins.email: an unverified one is
+  // a claim anybody can make in Clerk.
+  const primary = addresses.find((a) => a.primary && a.verified)?.email ?? null;
   const placeholder = placeholderEmail(user.id);
   // The guard every user_emails statement carries: this event's upsert is the one stored. It is
   // false when the upsert was skipped (an older event, or a tombstoned user whose row is gone).
   const isCurrent = "(SELECT clerk_updated_at FROM admins WHERE id = ?) = ?";
   const statements = [
     recordDeliveryStatement(db, delivery.svixId, delivery.type, now),
-    // admins.email is UNIQUE (legacy): when another user already holds the address, this user
-    // gets their placeholder there instead of failing; user_emails still has the real address.
-    // The upsert's WHERE is what keeps an older event from overwriting a newer one; a
-    // tombstoned user is never re-inserted. (The SELECT needs its WHERE for SQLite to parse
-    // the ON CONFLICT clause.)
+    releaseAddressStatement(db, primary, user.id),
+    // When a holder keeps the address (HOLDER_KEEPS_ADDRESS), this user gets their placeholder there;
+    // user_emails still has the real address. The upsert's WHERE is what keeps an older event
+    // from overwriting a newer one; a tombstoned user is never re-inserted. (The SELECT needs its
+    // WHERE for SQLite to parse the ON CONFLICT clause.)
     db
       .prepare(
         `INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at)
          SELECT ?1,
-                CASE WHEN ?2 IS NULL OR EXISTS (SELECT 1 FROM admins WHERE email = ?2 AND id <> ?1) THEN ?3 ELSE ?2 END,
+                CASE WHEN ?2 IS NULL OR EXISTS (SELECT 1 FROM admins h WHERE h.email = ?2 AND h.id <> ?1 AND ${HOLDER_KEEPS_ADDRESS})
+                     THEN ?3 ELSE ?2 END,
                 ?4, 'member', ?5, ?6, ?5
          WHERE NOT EXISTS (SELECT 1 FROM user_tombstones WHERE user_id = ?1)
          ON CONFLICT (id) DO UPDATE SET
@@ -138,17 +146,18 @@ export async function applyUserUpsert(
         )
         .bind(user.id, a.email, a.verified ? 1 : 0, a.primary ? 1 : 0, now, user.id, user.updated_at),
     ),
+    unverifyLegacyClaimsStatement(db, user.id, user.updated_at),
   ];
   try {
     const results = await db.batch(statements);
-    return (results[1]?.meta.changes ?? 0) > 0 ? "applied" : "ignored";
+    return (results[2]?.meta.changes ?? 0) > 0 ? "applied" : "ignored";
   } catch (error) {
     if (isUniqueViolation(error) && (await alreadyRecorded(db, delivery.svixId))) return "duplicate";
     throw error;
   }
 }
 
-const RANK_SQL = `CASE x.role ${ORG_ROLES.map((role) => `WHEN '${role}' THEN ${orgRank(role)}`).join(" ")} ELSE 0 END`;
+const RANK_SQL = orgRankSql("x.role");
 
 /** The member who inherits an organization: highest-ranked, then longest-standing. */
 const SUCCESSOR_SQL = (column: "user_id" | "role") =>

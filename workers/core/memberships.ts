@@ -4,6 +4,7 @@ import { batch, changes, type Db } from "./db";
 import { ApiError } from "./errors";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
 import { canActOnMember, canGrantOrgRole, hasPermission, ORG_ROLES, type OrgPermission, type OrgRole } from "./roles";
+import { displayEmailSql } from "./users";
 import { type Member, type MemberRow, toMember } from "./views";
 
 /**
@@ -68,7 +69,7 @@ function notLastOwner(orgId: string, targetRole: OrgRole): SqlGuard {
 function memberStatement(db: Db, orgId: string, userId: string): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
+      `SELECT ou.user_id, ${displayEmailSql("a")} AS email, a.name, ou.role, ou.created_at
        FROM organization_users ou JOIN admins a ON a.id = ou.user_id
        WHERE ou.organization_id = ? AND ou.user_id = ?`,
     )
@@ -129,7 +130,7 @@ export async function listMembers(db: Db, orgId: string, userId: string, page: P
     orgAccessStatement(db, orgId, userId),
     db
       .prepare(
-        `SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
+        `SELECT ou.user_id, ${displayEmailSql("a")} AS email, a.name, ou.role, ou.created_at
          FROM organization_users ou JOIN admins a ON a.id = ou.user_id
          WHERE ou.organization_id = ? AND ${after.sql}
          ORDER BY ou.created_at, ou.user_id LIMIT ?`,

@@ -16,7 +16,8 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { allOf, holdsOrgRole, retryOnRace, rolesWith, type SqlGuard } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import type { ProjectRole } from "./roles";
+import { canManageProjectMember, type OrgRole, orgRankSql, type ProjectRole } from "./roles";
+import { displayEmailSql } from "./users";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
 /**
@@ -43,11 +44,22 @@ function holdsProjectRole(projectId: string, userId: string, role: ProjectRole):
   };
 }
 
+/**
+ * "`targetId`'s organization rank is not above `actorId`'s" (roles.ts canManageProjectMember), read
+ * by SQLite inside the write, so a promotion or demotion racing the request cannot slip past it.
+ */
+function notOutranked(orgId: string, actorId: string, targetId: string): SqlGuard {
+  const rankOf = `(SELECT ${orgRankSql("role")} FROM organization_users WHERE organization_id = ? AND user_id = ?)`;
+  return { sql: `${rankOf} <= ${rankOf}`, params: [orgId, targetId, orgId, actorId] };
+}
+
+/** The project member, with their organization role (the rank rule reads it). */
 function projectMemberStatement(db: Db, projectId: string, userId: string): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
-       FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
+      `SELECT pa.admin_id AS user_id, ${displayEmailSql("a")} AS email, a.name, pa.role, pa.created_at, ou.role AS org_role
+       FROM project_admins pa JOIN admins a ON a.id = pa.admin_id JOIN projects p ON p.id = pa.project_id
+       LEFT JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = pa.admin_id
        WHERE pa.project_id = ? AND pa.admin_id = ?`,
     )
     .bind(projectId, userId);
@@ -159,7 +171,7 @@ export async function listProjectMembers(
     projectAccessStatement(db, projectId, userId),
     db
       .prepare(
-        `SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
+        `SELECT pa.admin_id AS user_id, ${displayEmailSql("a")} AS email, a.name, pa.role, pa.created_at
          FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
          WHERE pa.project_id = ? AND ${after.sql}
          ORDER BY pa.created_at, pa.admin_id LIMIT ?`,
@@ -175,9 +187,22 @@ export async function listProjectMembers(
   );
 }
 
+type ProjectMemberRow = MemberRow & { role: ProjectRole; org_role: OrgRole | null };
+
 interface ProjectMemberState {
   access: ProjectAccess;
-  target: (MemberRow & { role: ProjectRole }) | null;
+  target: ProjectMemberRow | null;
+}
+
+/** Managing another project member: the project's managers, on members not above their rank. */
+function assertCanManageMember(access: ProjectAccess, target: ProjectMemberRow): void {
+  assertCanManageProject(access);
+  if (target.org_role === null || !canManageProjectMember(access.orgRole, target.org_role)) {
+    throw new ApiError(
+      "FORBIDDEN",
+      `A ${access.orgRole} of the organization cannot manage a project member who is its ${target.org_role ?? "non-member"}.`,
+    );
+  }
 }
 
 /** One round trip: the caller's view of the project and the target's project membership. */
@@ -193,7 +218,7 @@ async function readProjectMemberState(
   ]);
   return {
     access: projectAccessFromRow(accessResult?.results[0] as ProjectAccessRow | undefined),
-    target: (targetResult?.results[0] as (MemberRow & { role: ProjectRole }) | undefined) ?? null,
+    target: (targetResult?.results[0] as ProjectMemberRow | undefined) ?? null,
   };
 }
 
@@ -206,9 +231,10 @@ export interface ProjectRoleChange {
 }
 
 /**
- * PATCH a project member's role (project admins and organization managers). Two round trips.
- * Project roles have no rank rule: a project admin may make or unmake admins, including the last
- * one (organization managers can always manage the project).
+ * PATCH a project member's role (project admins and organization managers, on members whose
+ * organization rank is not above theirs). Two round trips. Project roles have no rank rule of
+ * their own: a project admin may make or unmake admins, including the last one (organization
+ * managers can always manage the project).
  */
 export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange): Promise<Member<ProjectRole>> {
   const { projectId, actorId, targetId, role, now } = change;
@@ -216,9 +242,14 @@ export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange)
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
+    assertCanManageMember(access, target);
     if (target.role === role) return toMember<ProjectRole>(target);
     const orgId = access.organization.id;
-    const guard = allOf(managesProject(orgId, projectId, actorId), holdsProjectRole(projectId, targetId, target.role));
+    const guard = allOf(
+      managesProject(orgId, projectId, actorId),
+      notOutranked(orgId, actorId, targetId),
+      holdsProjectRole(projectId, targetId, target.role),
+    );
     const [, update, updated] = await batch(db, [
       auditStatementIf(
         db,
@@ -263,9 +294,12 @@ export async function removeProjectMember(db: Db, removal: ProjectRemoval): Prom
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     if (!leaving) assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
+    if (!leaving) assertCanManageMember(access, target);
     const orgId = access.organization.id;
     const targetGuard = holdsProjectRole(projectId, targetId, target.role);
-    const guard = leaving ? targetGuard : allOf(managesProject(orgId, projectId, actorId), targetGuard);
+    const guard = leaving
+      ? targetGuard
+      : allOf(managesProject(orgId, projectId, actorId), notOutranked(orgId, actorId, targetId), targetGuard);
     const [, deleted] = await batch(db, [
       auditStatementIf(
         db,

@@ -60,6 +60,11 @@ export function orgRank(role: OrgRole): number {
   return ORG_ROLES.length - ORG_ROLES.indexOf(role);
 }
 
+/** orgRank as a SQL expression over a role column (NULL, i.e. no membership, ranks 0). */
+export function orgRankSql(column: string): string {
+  return `CASE ${column} ${ORG_ROLES.map((role) => `WHEN '${role}' THEN ${orgRank(role)}`).join(" ")} ELSE 0 END`;
+}
+
 /**
  * Nobody grants a role above their own: an actor grants at most their own rank, and only an
  * owner makes another owner (which the rank rule already implies).
@@ -75,6 +80,16 @@ export function canGrantOrgRole(actor: OrgRole, granted: OrgRole): boolean {
 export function canActOnMember(actor: OrgRole, target: OrgRole): boolean {
   if (actor === "owner") return true;
   return orgRank(target) < orgRank(actor);
+}
+
+/**
+ * Who may manage a project member (change their project role, remove them): only someone whose
+ * organization rank is not below the member's (PRODUCT.md: a project admin manages the members
+ * "whose organization rank is not above their own"). Organization managers are held to it too:
+ * reaching every project of the organization does not lift them over a director or an owner.
+ */
+export function canManageProjectMember(actor: OrgRole, target: OrgRole): boolean {
+  return orgRank(target) <= orgRank(actor);
 }
 
 export function projectRank(role: ProjectRole): number {

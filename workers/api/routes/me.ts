@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrgRole, ProjectRole } from "../../core/roles";
-import type { UserEmailRow, UserRow } from "../../core/users";
+import { displayEmailSql, type UserEmailRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
 import { defineRoute, json } from "../route";
 import { organizationSchema, projectSchema } from "../schemas";
@@ -27,7 +27,7 @@ export const meRoutes = [
     // One round trip: the four reads go in one batch.
     handler: async ({ db, user }) => {
       const [userResult, emailResult, orgResult, projectResult] = await db.batch([
-        db.prepare("SELECT id, email, name, clerk_updated_at FROM admins WHERE id = ?").bind(user.id),
+        db.prepare(`SELECT a.name, ${displayEmailSql("a")} AS email FROM admins a WHERE a.id = ?`).bind(user.id),
         db
           .prepare(
             "SELECT email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, email",
@@ -48,15 +48,14 @@ export const meRoutes = [
           )
           .bind(user.id),
       ]);
-      const row = (userResult?.results[0] ?? null) as UserRow | null;
+      const row = (userResult?.results[0] ?? null) as { name: string | null; email: string | null } | null;
       const emails = (emailResult?.results ?? []) as UserEmailRow[];
-      const primary = emails.find((e) => e.is_primary === 1) ?? emails[0];
       return json(200, {
         user: {
           id: user.id,
-          // Until Clerk's user.created arrives the address is unknown: null, not the placeholder.
-          // A synced user with no address at all has none either (admins.email holds a placeholder).
-          email: row !== null && row.clerk_updated_at !== null ? (primary?.email ?? null) : null,
+          // The primary verified address; a legacy user's legacy address until Clerk syncs them;
+          // null for a user known only from their token (admins.email holds a placeholder).
+          email: row?.email ?? null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
         },

@@ -1,6 +1,6 @@
 import { type Db, first } from "./db";
 import { ApiError } from "./errors";
-import { hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
+import { canManageProjectMember, hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
 import type { OrganizationRow, ProjectRow } from "./views";
 
 /**
@@ -118,5 +118,16 @@ export function projectAccessFromRow(row: ProjectAccessRow | null | undefined): 
 export function assertCanManageProject(access: ProjectAccess): void {
   if (!access.canManage) {
     throw new ApiError("FORBIDDEN", "Only project admins and organization managers manage this project.");
+  }
+}
+
+/** Managing another project member: the project's managers, on members not above their org rank. */
+export function assertCanManageProjectMember(access: ProjectAccess, targetOrgRole: OrgRole | null): void {
+  assertCanManageProject(access);
+  if (targetOrgRole === null || !canManageProjectMember(access.orgRole, targetOrgRole)) {
+    throw new ApiError(
+      "FORBIDDEN",
+      `An organization ${access.orgRole} cannot manage a project member who is its ${targetOrgRole ?? "non-member"}.`,
+    );
   }
 }

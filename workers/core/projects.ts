@@ -1,5 +1,6 @@
 import {
   assertCanManageProject,
+  assertCanManageProjectMember,
   type OrgAccessRow,
   orgAccessFromRow,
   orgAccessStatement,
@@ -16,7 +17,7 @@ import { ApiError } from "./errors";
 import { newId } from "./ids";
 import { allOf, holdsOrgRole, retryOnRace, rolesWith, type SqlGuard } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import { canManageProjectMember, type OrgRole, orgRankSql, type ProjectRole } from "./roles";
+import { type OrgRole, orgRankSql, type ProjectRole } from "./roles";
 import { displayEmailSql } from "./users";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
@@ -194,17 +195,6 @@ interface ProjectMemberState {
   target: ProjectMemberRow | null;
 }
 
-/** Managing another project member: the project's managers, on members not above their rank. */
-function assertCanManageMember(access: ProjectAccess, target: ProjectMemberRow): void {
-  assertCanManageProject(access);
-  if (target.org_role === null || !canManageProjectMember(access.orgRole, target.org_role)) {
-    throw new ApiError(
-      "FORBIDDEN",
-      `A ${access.orgRole} of the organization cannot manage a project member who is its ${target.org_role ?? "non-member"}.`,
-    );
-  }
-}
-
 /** One round trip: the caller's view of the project and the target's project membership. */
 async function readProjectMemberState(
   db: Db,
@@ -242,7 +232,7 @@ export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange)
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
-    assertCanManageMember(access, target);
+    assertCanManageProjectMember(access, target.org_role);
     if (target.role === role) return toMember<ProjectRole>(target);
     const orgId = access.organization.id;
     const guard = allOf(
@@ -294,7 +284,7 @@ export async function removeProjectMember(db: Db, removal: ProjectRemoval): Prom
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     if (!leaving) assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
-    if (!leaving) assertCanManageMember(access, target);
+    if (!leaving) assertCanManageProjectMember(access, target.org_role);
     const orgId = access.organization.id;
     const targetGuard = holdsProjectRole(projectId, targetId, target.role);
     const guard = leaving

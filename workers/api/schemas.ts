@@ -18,6 +18,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/u;
  */
 export const idSchema = z
   .string()
+  .min(1)
   .describe("Opaque id, percent-encoded: 1–255 characters, no control characters")
   .transform((segment, ctx) => {
     try {

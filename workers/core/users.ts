@@ -1,14 +1,6 @@
 import type { Db } from "./db";
 
-/**
- * Users are Clerk's: the `admins` table (legacy name) mirrors them, fed by Clerk's webhooks.
- */
-export interface UserRow {
-  id: string;
-  email: string;
-  name: string | null;
-  clerk_updated_at: number | null;
-}
+// Users are Clerk's: the `admins` table (legacy name) mirrors them, fed by Clerk's webhooks.
 
 /**
  * The address Roster shows for a user (`Member.email`, `/v1/me`'s `email`, the inviter in

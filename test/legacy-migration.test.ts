@@ -39,6 +39,8 @@ const legacy = {
     // Two legacy admins whose addresses differ only in case: one canonical address, two claimants.
     ["user_kim", "Kim@Shared.test", "Kim", "2", "member", 4100],
     ["user_kimberly", "kim@shared.test", "Kimberly", null, "member", 4200],
+    // Clerk later verified Lou's address for another user (clerk_lou, below).
+    ["user_lou", "Lou@Shared.test", "Lou (legacy)", null, "member", 4300],
   ],
   projects: [
     ["p1", "1", "Rocket", 500],
@@ -79,6 +81,7 @@ const expected: Record<string, { orgs: Record<string, string>; projects: Record<
   user_ivan: { orgs: { "1": "member" }, projects: { p1: "viewer" } },
   user_kim: { orgs: { "2": "member" }, projects: {} },
   user_kimberly: { orgs: {}, projects: {} },
+  user_lou: { orgs: {}, projects: {} },
 };
 
 async function api(
@@ -105,14 +108,15 @@ const repair = env.TEST_MIGRATIONS.filter((m) => m.name.slice(0, 4) >= REPAIR);
 /** What the database held when only the migrations before 0006 had run. */
 let unrepaired: { orphanRoles: Record<string, string>; kimVerified: number[] };
 
-/** Organization roles, verification flags and audit rows: what 0006 may change. */
+/** Organization roles, addresses, verification flags and audit rows: what 0006 may change. */
 async function repairableState() {
-  const [roles, emails, audits] = await db.batch([
+  const [roles, emails, audits, admins] = await db.batch([
     db.prepare("SELECT organization_id, user_id, role, updated_at FROM organization_users ORDER BY 1, 2"),
     db.prepare("SELECT user_id, email, verified FROM user_emails ORDER BY 1, 2"),
     db.prepare("SELECT organization_id, action, target_id, data FROM audit_events ORDER BY 1, 3"),
+    db.prepare("SELECT id, email FROM admins ORDER BY 1"),
   ]);
-  return { roles: roles?.results, emails: emails?.results, audits: audits?.results };
+  return { roles: roles?.results, emails: emails?.results, audits: audits?.results, admins: admins?.results };
 }
 
 async function runQueries(migrations: typeof env.TEST_MIGRATIONS): Promise<void> {
@@ -139,6 +143,21 @@ beforeAll(async () => {
     ),
   ]);
   await applyD1Migrations(db, later);
+  // Users Clerk synced before 0006 existed, as the webhook stored them then (ids `clerk_…`):
+  // - clerk_squatter made lou's address their primary without verifying it, and took it in
+  //   admins.email (first come, first served), so clerk_lou, who verified it, got a placeholder;
+  // - clerk_lou's verified address is also legacy user_lou's, still verified by assumption.
+  await db.batch([
+    db.prepare(
+      `INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at) VALUES
+         ('clerk_squatter', 'lou@shared.test', 'Squatter', 'member', 9000, 9000, 9000),
+         ('clerk_lou', 'clerk_lou@users.invalid', 'Lou', 'member', 9100, 9100, 9100)`,
+    ),
+    db.prepare(
+      `INSERT INTO user_emails (user_id, email, verified, is_primary, created_at) VALUES
+         ('clerk_squatter', 'lou@shared.test', 0, 1, 9000), ('clerk_lou', 'lou@shared.test', 1, 1, 9100)`,
+    ),
+  ]);
   const orphan = await db
     .prepare("SELECT user_id, role FROM organization_users WHERE organization_id = '5'")
     .raw<[string, string]>();
@@ -154,11 +173,13 @@ describe("legacy migration", () => {
     const count = async (table: string) =>
       (await db.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())?.n;
     expect(await count("organizations")).toBe(legacy.organizations.length);
-    expect(await count("admins")).toBe(legacy.admins.length);
+    expect(await count("admins WHERE id NOT LIKE 'clerk_%'")).toBe(legacy.admins.length);
     expect(await count("projects")).toBe(legacy.projects.length);
     expect(await count("project_admins")).toBe(legacy.projectAdmins.length);
     const admins = await db
-      .prepare("SELECT id, email, name, organization_id, role, created_at FROM admins ORDER BY created_at")
+      .prepare(
+        "SELECT id, email, name, organization_id, role, created_at FROM admins WHERE id NOT LIKE 'clerk_%' ORDER BY created_at",
+      )
       .raw();
     expect(admins).toEqual(legacy.admins.map((a) => [...a]));
     const orgs = await db.prepare("SELECT id, name, created_at, slug FROM organizations ORDER BY id").raw();
@@ -266,6 +287,23 @@ describe("legacy migration", () => {
     const accepted = await api("user_kim", `/v1/invites/${inviteId}/accept`, "POST");
     expect(accepted.status).toBe(200);
     expect(accepted.body.organization.id).toBe("5");
+  });
+
+  it("0006 repairs data the webhook stored before the fix: unverified claims, legacy claims Clerk verified for another", async () => {
+    // Guards issue 9 items 4 and 9 on a database already migrated.
+    const rows = await db
+      .prepare(
+        `SELECT a.id, a.email, ue.verified FROM admins a JOIN user_emails ue ON ue.user_id = a.id
+         WHERE ue.email = 'lou@shared.test' ORDER BY a.id`,
+      )
+      .raw();
+    expect(rows).toEqual([
+      // The squatter gives up the address it never verified; the verified holder takes it.
+      ["clerk_lou", "lou@shared.test", 1],
+      ["clerk_squatter", "clerk_squatter@users.invalid", 0],
+      // The legacy user keeps their legacy value (nothing lost) but no longer accepts with it.
+      ["user_lou", "Lou@Shared.test", 0],
+    ]);
   });
 
   it("0006 is idempotent: running it again on a repaired database changes nothing", async () => {

@@ -3,9 +3,9 @@ import type { Db } from "./db";
 // Users are Clerk's: the `admins` table (legacy name) mirrors them, fed by Clerk's webhooks.
 
 /**
- * The address Roster shows for a user (`Member.email`, `/v1/me`'s `email`, the inviter in
- * emails), as a SQL expression over the `admins` row aliased `user`: the primary address when
- * Clerk verified it. A legacy user whom Clerk has not synced yet (clerk_updated_at NULL) has only
+ * The address Roster shows for a user to others (`Member.email`, the inviter in emails), as a
+ * SQL expression over the `admins` row aliased `user`: the primary address when Clerk verified
+ * it. A legacy user whom Clerk has not synced yet (clerk_updated_at NULL) has only
  * their legacy address in user_emails: it is theirs until Clerk says otherwise, verified or not
  * (a legacy address colliding with another user's is kept unverified: see migration 0006). Read
  * from user_emails, never admins.email, whose UNIQUE legacy constraint makes it a first-come slot.

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrgRole, ProjectRole } from "../../core/roles";
-import { displayEmailSql, type UserEmailRow } from "../../core/users";
+import type { UserEmailRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
 import { defineRoute, json } from "../route";
 import { organizationSchema, projectSchema } from "../schemas";
@@ -27,7 +27,7 @@ export const meRoutes = [
     // One round trip: the four reads go in one batch.
     handler: async ({ db, user }) => {
       const [userResult, emailResult, orgResult, projectResult] = await db.batch([
-        db.prepare(`SELECT a.name, ${displayEmailSql("a")} AS email FROM admins a WHERE a.id = ?`).bind(user.id),
+        db.prepare("SELECT name FROM admins WHERE id = ?").bind(user.id),
         db
           .prepare(
             "SELECT email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, email",
@@ -48,14 +48,17 @@ export const meRoutes = [
           )
           .bind(user.id),
       ]);
-      const row = (userResult?.results[0] ?? null) as { name: string | null; email: string | null } | null;
+      const row = (userResult?.results[0] ?? null) as { name: string | null } | null;
       const emails = (emailResult?.results ?? []) as UserEmailRow[];
+      const primary = emails.find((e) => e.is_primary === 1) ?? emails[0];
       return json(200, {
         user: {
           id: user.id,
-          // The primary verified address; a legacy user's legacy address until Clerk syncs them;
-          // null for a user known only from their token (admins.email holds a placeholder).
-          email: row?.email ?? null,
+          // The caller's own primary address, verified or not (`emails` says which): for a legacy
+          // user Clerk has not synced yet, their legacy address, the only one user_emails has for
+          // them; null for a user known only from their token (no addresses yet). Others see
+          // only verified addresses (users.ts displayEmailSql).
+          email: primary?.email ?? null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
         },

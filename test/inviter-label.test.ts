@@ -7,8 +7,9 @@ import { api, invite } from "./invite-helpers";
 
 /**
  * The accept page (POST /v1/invites/preview), the banner (GET /v1/me/invites) and the invitation
- * email name the inviter the same way (issue 9, item 11): their name, else their verified address
- * (never an unverified one), through one function, `inviterLabel`. The page used to say "Invited
+ * email name the inviter the same way (issue 9, item 11): their name, else the address others see
+ * for them (users.ts `displayEmailSql`: the primary verified one, never an unverified one), through
+ * one function, `inviterLabel`. The page used to say "Invited
  * by Someone" where the email said "alice@example.com invited you".
  */
 interface Seen {
@@ -69,7 +70,9 @@ describe("the inviter is named the same way on the accept page, the banner and i
     expect(seen.subject).toContain("Ada Bcc: x@evil.test invited you");
   });
 
-  it("never by an unverified address: the primary is unverified, a verified one is used", async () => {
+  // One rule with the member lists (users.ts displayEmailSql): the address shown is the primary
+  // one when verified. A secondary verified address is not promoted to stand for the user.
+  it("never by an unverified address: an unverified primary is not shown, nor is a secondary one", async () => {
     const id = uid();
     const unverified = `${id.toLowerCase()}-claimed@example.com`;
     const verified = `${id.toLowerCase()}-proven@example.com`;
@@ -83,9 +86,10 @@ describe("the inviter is named the same way on the accept page, the banner and i
       ).bind(id, unverified, now, id, verified, now),
     ]);
     const seen = await howNamed(id);
-    expect([seen.preview, seen.banner]).toEqual([verified, verified]);
-    expect(seen.subject).toBe(`${verified} invited you to join Labelled Org on Roster`);
+    expect([seen.preview, seen.banner]).toEqual([null, null]);
+    expect(seen.subject).toBe("A teammate invited you to join Labelled Org on Roster");
     expect(`${seen.subject}\n${seen.text}`).not.toContain(unverified);
+    expect(`${seen.subject}\n${seen.text}`).not.toContain(verified);
   });
 
   it("an inviter with neither a name nor a verified address is named by none of them", async () => {

@@ -206,9 +206,10 @@ describe("GET /v1/organizations/{orgId}", () => {
     expect(res.body.createdAt).toBe("1970-01-01T00:00:00.001Z");
   });
 
-  it("rejects a malformed id with 400", async () => {
+  it("rejects what cannot be an id with 400; an id with a space is an id (404 when unknown)", async () => {
     const user = await seedUser();
-    expectProblem(await call("GET", "/v1/organizations/bad%20id", { as: user.id }), 400, "VALIDATION_FAILED");
+    expectProblem(await call("GET", "/v1/organizations/bad%0Aid", { as: user.id }), 400, "VALIDATION_FAILED");
+    expectProblem(await call("GET", "/v1/organizations/bad%20id", { as: user.id }), 404, "NOT_FOUND");
   });
 });
 

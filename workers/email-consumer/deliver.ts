@@ -2,9 +2,9 @@ import type { emailDeliveries, invites } from "../../schema";
 import { auditStatement } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
-import { INVITER_VERIFIED_EMAIL } from "../core/invites/views";
 import { prepare, type SQL, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
+import { displayEmailSql } from "../core/users";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
@@ -162,7 +162,7 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
       db,
       sql`SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
                  i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
-                 a.name AS inviter_name, ${INVITER_VERIFIED_EMAIL} AS inviter_email,
+                 a.name AS inviter_name, ${displayEmailSql("a")} AS inviter_email,
                  d.state AS delivery_state, d.claim_id, d.lease_until
           FROM invites i
           JOIN organizations o ON o.id = i.organization_id

@@ -9,7 +9,7 @@ export interface InvitationDetails {
   role: OrgRole;
   projectRole: ProjectRole | null;
   inviterName: string | null;
-  /** The inviter's verified address (`INVITER_VERIFIED_EMAIL`). */
+  /** The address others see for the inviter (users.ts `displayEmailSql`). */
   inviterEmail: string | null;
   expiresAt: number;
   link: string;

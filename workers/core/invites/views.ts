@@ -3,6 +3,7 @@ import { iso, isoOrNull } from "../db";
 import { maskEmail } from "../email";
 import type { OrgRole, ProjectRole } from "../roles";
 import { type SQL, sql } from "../sql";
+import { displayEmailSql } from "../users";
 
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
 export type InviteStatus = (typeof invites.$inferSelect)["status"];
@@ -93,18 +94,9 @@ export function toInvite(row: InviteRow, now: number): Invite {
 }
 
 /**
- * The inviter's verified address, as a SQL expression over `i` (an invites row): their primary
- * verified address, else another verified one, else NULL. Never `admins.email` as such: it may be
- * an unverified claim or a placeholder, and an invitee must not be told an address vouches for
- * an invite when nobody proved it.
- */
-export const INVITER_VERIFIED_EMAIL: SQL = sql`(SELECT ue.email FROM user_emails ue
-  WHERE ue.user_id = i.invited_by AND ue.verified = 1
-  ORDER BY ue.is_primary DESC, ue.created_at, ue.email LIMIT 1)`;
-
-/**
  * How the invitee is told who invited them, the one rule the accept page, the banner and the
- * email share: the inviter's name (on one line), else their verified address; null when neither
+ * email share: the inviter's name (on one line), else the address others see (users.ts
+ * `displayEmailSql`: their primary verified address); null when neither
  * is known (a deleted inviter), where each says something generic.
  */
 export function inviterLabel(name: string | null, verifiedEmail: string | null): string | null {
@@ -134,7 +126,7 @@ export interface ReceivedInviteRow {
 
 export const RECEIVED_INVITE_COLUMNS: SQL = sql`i.id, i.organization_id, o.name AS organization_name, i.project_id,
   p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name,
-  ${INVITER_VERIFIED_EMAIL} AS inviter_email, i.expires_at`;
+  ${displayEmailSql("inviter")} AS inviter_email, i.expires_at`;
 export const RECEIVED_INVITE_FROM = `invites i
   JOIN organizations o ON o.id = i.organization_id
   LEFT JOIN projects p ON p.id = i.project_id

@@ -12,8 +12,8 @@
 // level (--verbose) scanned for restarts, uncaught errors and limits. Writes
 // bench/results/sockets.json.
 import { readFileSync } from "node:fs";
-import http from "node:http";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -173,7 +173,8 @@ async function main() {
         for (const stream of [stdout, stderr]) {
           stream.on("data", (chunk) => {
             const at = Date.now();
-            for (const line of String(chunk).split("\n")) if (line && !line.startsWith("stack:")) logLines.push({ at, line });
+            for (const line of String(chunk).split("\n"))
+              if (line && !line.startsWith("stack:")) logLines.push({ at, line });
           });
         }
       },
@@ -209,7 +210,13 @@ async function main() {
             next: fixtures.next,
             authorization: signer.authorization,
           });
-          result = { requests: r.requests, rps: r.rps, statuses: r.statusCodes, errors: r.errorSamples, socket_errors: r.errors + r.timeouts };
+          result = {
+            requests: r.requests,
+            rps: r.rps,
+            statuses: r.statusCodes,
+            errors: r.errorSamples,
+            socket_errors: r.errors + r.timeouts,
+          };
         } else {
           result = await nodeLoad({
             url,
@@ -234,14 +241,19 @@ async function main() {
         const runLog = logLines.filter((l) => l.at >= startedAt && l.at <= endedAt + 1000).map((l) => l.line);
         const kinds = {};
         for (const line of runLog) {
-          const kind = line.replace(/^workerd\/[^ ]+ /, "").replace(/fd, |\d+/g, "").slice(0, 140);
+          const kind = line
+            .replace(/^workerd\/[^ ]+ /, "")
+            .replace(/fd, |\d+/g, "")
+            .slice(0, 140);
           kinds[kind] = (kinds[kind] ?? 0) + 1;
         }
         result.log = {
           lines: runLog.length,
           kinds,
           // What an isolate restart, an uncaught error in our code or a resource limit would print.
-          suspicious: runLog.filter((l) => /restart|exceeded|memory|limit|overloaded|terminat|crash|Error:/i.test(l)).slice(0, 20),
+          suspicious: runLog
+            .filter((l) => /restart|exceeded|memory|limit|overloaded|terminat|crash|Error:/i.test(l))
+            .slice(0, 20),
         };
         const share = ((100 * result.socket_errors) / Math.max(result.requests, 1)).toFixed(2);
         log(
@@ -267,7 +279,10 @@ async function main() {
       runs,
       log_lines_total: logLines.length,
     };
-    await writeFile(path.join(ROOT, `bench/results/sockets-${args.workload}.json`), `${JSON.stringify(out, null, 2)}\n`);
+    await writeFile(
+      path.join(ROOT, `bench/results/sockets-${args.workload}.json`),
+      `${JSON.stringify(out, null, 2)}\n`,
+    );
     log(`wrote bench/results/sockets-${args.workload}.json`);
   } finally {
     await mf?.dispose().catch(() => {});

@@ -4,17 +4,7 @@
 // workloads both sides serve, each with a request maker and a response check per side.
 import { createHmac } from "node:crypto";
 import { request } from "./http.mjs";
-import {
-  DAY,
-  LARGE_ORG,
-  orgId,
-  orgSize,
-  range,
-  slotRole,
-  slotUser,
-  userEmail,
-  userId,
-} from "./seed.mjs";
+import { DAY, LARGE_ORG, orgId, orgSize, range, slotRole, slotUser, userEmail, userId } from "./seed.mjs";
 
 /** The origin the peer trusts (bench/peer/index.ts): better-auth checks it on cookie POSTs. */
 export const PEER_ORIGIN = "http://peer.bench.example";
@@ -199,7 +189,8 @@ export function peerWorkloads({ readers, runTag }) {
     ).slice(0, readers);
   let invited = 0;
   const newAddress = () => `p${runTag}-${++invited}@new.bench.example`;
-  const list = (key) => (body) => (Array.isArray(key ? body?.[key] : body) && (key ? body[key] : body).length > 0 ? null : "empty list");
+  const list = (key) => (body) =>
+    Array.isArray(key ? body?.[key] : body) && (key ? body[key] : body).length > 0 ? null : "empty list";
   return [
     {
       key: "orgs",
@@ -245,7 +236,11 @@ export function peerWorkloads({ readers, runTag }) {
               const p = await pairs(db);
               return {
                 users: p.map((x) => x.user),
-                next: cycle(p, (x) => ({ method: "GET", path: `/v1/organizations/${x.org}/members?limit=50`, userId: x.user })),
+                next: cycle(p, (x) => ({
+                  method: "GET",
+                  path: `/v1/organizations/${x.org}/members?limit=50`,
+                  userId: x.user,
+                })),
               };
             },
             validate: (body) => (body?.data?.length === 50 ? null : "expected a page of 50"),
@@ -385,7 +380,8 @@ export function peerWorkloads({ readers, runTag }) {
             ),
           };
         },
-        validate: (body) => (body?.member?.organizationId && body.invitation?.status === "accepted" ? null : "not accepted"),
+        validate: (body) =>
+          body?.member?.organizationId && body.invitation?.status === "accepted" ? null : "not accepted",
       },
     },
   ];

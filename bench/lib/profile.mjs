@@ -51,7 +51,10 @@ export async function heapAfterGc(target) {
     // handles commands in order, so the heap usage read next is the one after the collection.
     void session.send("HeapProfiler.collectGarbage");
     const { usedSize, totalSize } = await session.send("Runtime.getHeapUsage");
-    return { used_mb: Math.round((usedSize / 2 ** 20) * 10) / 10, total_mb: Math.round((totalSize / 2 ** 20) * 10) / 10 };
+    return {
+      used_mb: Math.round((usedSize / 2 ** 20) * 10) / 10,
+      total_mb: Math.round((totalSize / 2 ** 20) * 10) / 10,
+    };
   } finally {
     session.close();
   }

@@ -3,14 +3,21 @@
 // bench's D1 latency wrapper (bench/wrapped), and better-auth (bench/peer) in its default
 // configuration and with `advanced.database.joins`. A B C A B C: each round runs every side once
 // per workload, so drift of a shared machine falls on all sides alike.
-import { cpuDelta, cpuSnapshot } from "./profile.mjs";
-import { load, probe } from "./load.mjs";
-import { LATENCY_HEADER_NAME } from "./workers.mjs";
+
+import { load, probe, socketVerdict } from "./load.mjs";
 import { peerWorkloads, sampleLine } from "./peer.mjs";
+import { cpuDelta, cpuSnapshot } from "./profile.mjs";
+import { LATENCY_HEADER_NAME } from "./workers.mjs";
 
 export const SIDES = [
   { key: "roster", name: "Roster", workload: "roster", url: "wrapped", counted: "wrappedCounted" },
-  { key: "peer_default", name: "better-auth (default)", workload: "peer", url: "peerDefault", counted: "peerCountedDefault" },
+  {
+    key: "peer_default",
+    name: "better-auth (default)",
+    workload: "peer",
+    url: "peerDefault",
+    counted: "peerCountedDefault",
+  },
   { key: "peer_joins", name: "better-auth (joins)", workload: "peer", url: "peerJoins", counted: "peerCountedJoins" },
 ];
 
@@ -54,12 +61,15 @@ export async function runSideBySide({ workers, signer, cfg, runTag, log, failure
         validate: def.validate,
       });
       failures.push(...checked.failures.slice(0, 3).map((f) => `${w.name} (${side.name}): ${f}`));
-      if (checked.trips === null && checked.failures.length === 0) failures.push(`${w.name} (${side.name}): no x-d1-round-trips`);
+      if (checked.trips === null && checked.failures.length === 0)
+        failures.push(`${w.name} (${side.name}): no x-d1-round-trips`);
       sides[side.key] = {
         route: def.route,
         d1_round_trips: checked.trips,
         d1_statements: checked.statements,
         sample: sampleLine(checked.sample),
+        // The statements of a probed request, in order: what each round trip does.
+        sql: checked.sqlByStatement.map((x) => x.sql),
         runs: [],
       };
     }
@@ -74,9 +84,12 @@ export async function runSideBySide({ workers, signer, cfg, runTag, log, failure
         const before = safeCpu();
         const result = await load({ url, connections: cfg.connections, seconds: cfg.seconds, next, authorization });
         const after = safeCpu();
-        const cpu = before && after ? cpuDelta(before, after).workerd_ms / Math.max(result.requests, 1) : null;
-        const socketTrouble = result.errors + result.timeouts;
-        if (result.non2xx > 0 || socketTrouble > 0.005 * Math.max(result.requests, 1)) {
+        // No CPU per request from a run that completed nothing (a starved machine): not a figure.
+        const cpu =
+          before && after && result.requests > 0 ? cpuDelta(before, after).workerd_ms / result.requests : null;
+        const sockets = socketVerdict(result);
+        const socketTrouble = sockets.total;
+        if (result.non2xx > 0 || sockets.fail) {
           failures.push(
             `${w.name} (${side.name}): ${result.non2xx} non-2xx, ${socketTrouble} socket errors under load ` +
               `(status codes ${JSON.stringify(result.statusCodes)}; errors ${JSON.stringify(result.errorSamples)})`,
@@ -104,7 +117,8 @@ export async function runSideBySide({ workers, signer, cfg, runTag, log, failure
     }
     const ratios = (peer) => ({
       rps: peer.rps > 0 ? round(sides.roster.rps / peer.rps) : null,
-      cpu: sides.roster.cpu_ms_per_request > 0 ? round(peer.cpu_ms_per_request / sides.roster.cpu_ms_per_request) : null,
+      cpu:
+        sides.roster.cpu_ms_per_request > 0 ? round(peer.cpu_ms_per_request / sides.roster.cpu_ms_per_request) : null,
     });
     out.push({
       key: w.key,
@@ -154,7 +168,9 @@ export async function runLatency({ workers, signer, cfg, runTag, latencies, log,
           const trips = checked.trips?.max ?? 0;
           failures.push(...checked.failures.map((f) => `latency ${ms} ms, ${w.name} (${side.name}): ${f}`));
           if (trips === 0 || elapsed < ms) {
-            failures.push(`latency ${ms} ms, ${w.name} (${side.name}): ${Math.round(elapsed)} ms for ${trips} round trips`);
+            failures.push(
+              `latency ${ms} ms, ${w.name} (${side.name}): ${Math.round(elapsed)} ms for ${trips} round trips`,
+            );
           }
           cells[side.key] = { p50_ms: Math.round(elapsed), p99_ms: Math.round(elapsed), requests: 1, trips };
           continue;
@@ -178,7 +194,9 @@ export async function runLatency({ workers, signer, cfg, runTag, latencies, log,
           headers,
         });
         if (result.non2xx > 0) {
-          failures.push(`latency ${ms} ms, ${w.name} (${side.name}): ${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}`);
+          failures.push(
+            `latency ${ms} ms, ${w.name} (${side.name}): ${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}`,
+          );
         }
         cells[side.key] = { p50_ms: result.p50_ms, p99_ms: result.p99_ms, requests: result.requests };
       }

@@ -62,20 +62,6 @@ function options(env: PeerEnv, db: D1Database) {
   };
 }
 
-type Auth = ReturnType<typeof betterAuth>;
-const instances = new Map<string, Auth>();
-
-/** One instance per isolate and configuration (and simulated latency), as a Worker would keep it. */
-function shared(env: PeerEnv, ms: number): Auth {
-  const key = `${env.BA_JOINS ?? "0"}/${ms}`;
-  let auth = instances.get(key);
-  if (auth === undefined) {
-    auth = betterAuth(options(env, delayed(env.DB, ms)));
-    instances.set(key, auth);
-  }
-  return auth;
-}
-
 export default {
   async fetch(request: Request, env: PeerEnv): Promise<Response> {
     const url = new URL(request.url);
@@ -84,11 +70,13 @@ export default {
       return new Response(await compileMigrations(), { headers: { "Content-Type": "text/plain" } });
     }
     const ms = latencyOf(request);
-    if (env.BA_COUNT_D1 === "1") {
-      const trips = new D1Trips();
-      const auth = betterAuth(options(env, trips.wrap(delayed(env.DB, ms))));
-      return trips.stamp(await auth.handler(request));
-    }
-    return shared(env, ms).handler(request);
+    // One instance per request, as better-auth's Workers guides build it: the bindings arrive with
+    // the request, and an instance shared across requests makes later requests await promises an
+    // earlier request created (its lazy initialisation), which workerd forbids — they hang.
+    const trips = env.BA_COUNT_D1 === "1" ? new D1Trips() : null;
+    const db = delayed(env.DB, ms);
+    const auth = betterAuth(options(env, trips === null ? db : trips.wrap(db)));
+    const response = await auth.handler(request);
+    return trips === null ? response : trips.stamp(response);
   },
 };

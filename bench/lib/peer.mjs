@@ -216,15 +216,17 @@ export function peerWorkloads({ readers, runTag }) {
       key: "members",
       name: "list members (page of 50)",
       ...(() => {
-        // Members (not guests) of the 80-member organizations, as in the main bench.
+        // Seeded members (not guests) of the 80-member organizations, as in the main bench: not
+        // those who joined by an accept during the run, who are members on one side only.
         const pairs = async (db) =>
           shuffle(
             await rows(
               db,
               `SELECT ou.organization_id AS org, ou.user_id AS user FROM organization_users ou
-               WHERE ou.role != 'guest' AND ou.organization_id IN (
+               WHERE ou.role != 'guest' AND ou.created_at < ? AND ou.organization_id IN (
                  SELECT organization_id FROM organization_users WHERE organization_id LIKE 'org_bench_%'
                  GROUP BY organization_id HAVING count(*) >= ?)`,
+              Date.now() - DAY,
               LARGE_ORG,
             ),
             23,

@@ -112,7 +112,8 @@ export async function runSideBySide({ workers, signer, cfg, runTag, log, failure
       }
     }
     for (const s of Object.values(sides)) {
-      s.rps = round(mean(s.runs.map((x) => x.rps)), 1);
+      // A run that completed nothing (a starved machine) is no figure: left out, and listed in runs.
+      s.rps = round(mean(s.runs.filter((x) => x.requests > 0).map((x) => x.rps)), 1);
       s.cpu_ms_per_request = round(mean(s.runs.map((x) => x.cpu_ms_per_request).filter((x) => x !== null)), 3);
     }
     const ratios = (peer) => ({

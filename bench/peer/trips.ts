@@ -7,7 +7,14 @@ export class D1Trips {
   roundTrips = 0;
   statements = 0;
   /** Each statement's SQL, abridged, in order (no timings: [sql, 0] like Roster's log). */
-  private readonly log: [string, number][] = [];
+  private log: [string, number][] = [];
+
+  /** Starts a request's count: one counter serves the isolate's one (shared) instance. */
+  reset(): void {
+    this.roundTrips = 0;
+    this.statements = 0;
+    this.log = [];
+  }
   private readonly inner = new WeakMap<object, D1PreparedStatement>();
 
   wrap(db: D1Database): D1Database {

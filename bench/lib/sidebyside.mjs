@@ -4,7 +4,6 @@
 // configuration and with `advanced.database.joins`. A B C A B C: each round runs every side once
 // per workload, so drift of a shared machine falls on all sides alike.
 
-import { request } from "./http.mjs";
 import { load, probe, socketVerdict } from "./load.mjs";
 import { peerWorkloads, sampleLine } from "./peer.mjs";
 import { cpuDelta, cpuSnapshot } from "./profile.mjs";
@@ -34,16 +33,6 @@ function safeCpu() {
 }
 
 /**
- * One request to each peer instance (per hop) before any concurrent load: better-auth's first-use
- * work (construction, the schema check) then runs in one request, not shared by fifty.
- */
-async function warm(urls, ms) {
-  for (const key of ["peerDefault", "peerJoins", "peerCountedDefault", "peerCountedJoins"]) {
-    await request(new URL("/api/auth/ok", urls[key]), { headers: { [LATENCY_HEADER_NAME]: String(ms) } });
-  }
-}
-
-/**
  * Runs the five shared workloads on every side: a probe through the counting instance (round
  * trips, a checked sample), then `cfg.rounds` interleaved measured runs. Returns per workload and
  * side the mean rps and CPU ms/request, and Roster ÷ each peer configuration.
@@ -51,7 +40,6 @@ async function warm(urls, ms) {
 export async function runSideBySide({ workers, signer, cfg, runTag, log, failures }) {
   const { urls, db, peerDb } = workers;
   const workloads = peerWorkloads({ readers: cfg.readers, runTag });
-  await warm(urls, 0);
   const out = [];
   for (const w of workloads) {
     // The peer's fixtures are prepared once and shared by both configurations: they use the same
@@ -151,7 +139,6 @@ export async function runSideBySide({ workers, signer, cfg, runTag, log, failure
 export async function runLatency({ workers, signer, cfg, runTag, latencies, log, failures }) {
   const { urls, db, peerDb } = workers;
   const workloads = peerWorkloads({ readers: cfg.readers, runTag: `${runTag}l` });
-  for (const ms of latencies) await warm(urls, ms);
   const out = [];
   for (const w of workloads) {
     const fixtures = {

@@ -62,28 +62,6 @@ function options(env: PeerEnv, db: D1Database) {
   };
 }
 
-/**
- * One instance per isolate and configuration (and simulated hop), built on first use, as
- * better-auth's Cloudflare guide builds it (a module-level `betterAuth(...)`). A new instance per
- * request would redo better-auth's first-use work every time — construction and a schema check of
- * two D1 round trips (`sqlite_master` and a batch of `pragma_table_info`) — which a deployed
- * Worker pays once per isolate. The bench sends one request to each instance before any
- * concurrent load, so that this first-use work is not shared between concurrent requests.
- */
-const instances = new Map<string, { auth: { handler(request: Request): Promise<Response> }; trips: D1Trips | null }>();
-
-function instance(env: PeerEnv, ms: number) {
-  const key = `${env.BA_JOINS ?? "0"}/${env.BA_COUNT_D1 ?? "0"}/${ms}`;
-  let entry = instances.get(key);
-  if (entry === undefined) {
-    const trips = env.BA_COUNT_D1 === "1" ? new D1Trips() : null;
-    const db = delayed(env.DB, ms);
-    entry = { auth: betterAuth(options(env, trips === null ? db : trips.wrap(db))), trips };
-    instances.set(key, entry);
-  }
-  return entry;
-}
-
 export default {
   async fetch(request: Request, env: PeerEnv): Promise<Response> {
     const url = new URL(request.url);
@@ -92,9 +70,14 @@ export default {
       return new Response(await compileMigrations(), { headers: { "Content-Type": "text/plain" } });
     }
     const ms = latencyOf(request);
-    const { auth, trips } = instance(env, ms);
-    // The counting instance is probed one request at a time, so one counter per isolate is exact.
-    trips?.reset();
+    // One instance per request. better-auth's Cloudflare guide keeps one module-level instance,
+    // but one instance per isolate, warmed by a single request first, stalled under the bench's
+    // 50 connections (runs completing no request while Roster on the same workerd served ~100/s;
+    // BENCHMARKS.md). The price, on the peer's side: every request redoes better-auth's first-use
+    // work — construction and a schema check of 2 D1 round trips — which the report states.
+    const trips = env.BA_COUNT_D1 === "1" ? new D1Trips() : null;
+    const db = delayed(env.DB, ms);
+    const auth = betterAuth(options(env, trips === null ? db : trips.wrap(db)));
     const response = await auth.handler(request);
     return trips === null ? response : trips.stamp(response);
   },

@@ -1,4 +1,5 @@
 /** The drizzle description of Roster's D1 schema. `migrations/` is the source of truth; test/schema.test.ts proves the two agree. */
+export * from "./accounts";
 export * from "./audit";
 export * from "./email-deliveries";
 export * from "./events";

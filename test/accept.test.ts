@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../workers/core/config";
 import { ApiError } from "../workers/core/errors";
-import { acceptInvite } from "../workers/core/invites";
+import { acceptInvite } from "../workers/core/invites/accept";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
 import { api, auditRows, barrier, invite, inviteRow, randomIp, seedInvite } from "./invite-helpers";
 
@@ -557,6 +557,7 @@ describe("GET /v1/me/invites (the sign-in banner feed)", () => {
         {
           id: shown2.id,
           kind: "project",
+          source: "email",
           organization: { id: org.id, name: "Banner Org" },
           project: { id: project.id, name: "Banner Project" },
           role: "guest",
@@ -567,6 +568,7 @@ describe("GET /v1/me/invites (the sign-in banner feed)", () => {
         {
           id: shown1.id,
           kind: "organization",
+          source: "email",
           organization: { id: org.id, name: "Banner Org" },
           project: null,
           role: "member",

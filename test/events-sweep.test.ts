@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { runEventSweep, SWEEP_GRACE_MS } from "../workers/cron-expiry/sweep-events";
 import worker from "../workers/index";
 import { deliverEvents, eventRow, eventsOf, received, verified, webhookVars } from "./event-helpers";
-import { seedUser, uid } from "./helpers";
-import { api, eventsQueueSpy } from "./invite-helpers";
+import { seedOrg, seedUser, uid } from "./helpers";
+import { api, eventsQueueSpy, seedInvite } from "./invite-helpers";
 
 /**
  * Nothing lost: an event whose after-commit hand-off failed stays pending, and the sweep (cron
@@ -73,5 +73,38 @@ describe("the event sweep", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(await eventRow(event?.event_id as string)).toMatchObject({ status: "disabled" });
+  });
+
+  it("the hourly expiry job hands off the invite.expired events it writes, like a request (the sweep is only the fallback)", async () => {
+    const hook = uid("hook").replaceAll("_", "-");
+    const vars = webhookVars(hook);
+    const owner = await seedUser();
+    const org = await seedOrg(owner.id);
+    const overdue = await seedInvite({
+      orgId: org.id,
+      email: `overdue-${org.id}@example.com`,
+      invitedBy: owner.id,
+      expiresAt: Date.now() - 1_000,
+    });
+    const handedOff = eventsQueueSpy();
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ cron: "0 * * * *", scheduledTime: Date.now() }),
+      sweepEnv(vars, handedOff),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const expired = (await eventsOf(org.id)).filter((e) => e.type === "invite.expired");
+    expect(expired).toHaveLength(1);
+    const [event] = expired;
+    expect(handedOff.eventIds).toContain(event?.event_id);
+
+    await deliverEvents([event?.event_id as string], vars);
+    const [delivery] = await received(hook);
+    expect(verified(delivery as never)).toMatchObject({
+      type: "invite.expired",
+      organizationId: org.id,
+      target: { type: "invite", id: overdue.id },
+    });
   });
 });

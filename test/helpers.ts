@@ -1,8 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
 import { Webhook } from "svix";
 import { expect } from "vitest";
-import { D1Counter } from "../workers/core/d1-counter";
+import { D1Counter } from "../workers/api/d1-counter";
+import { handleFetch } from "../workers/api/router";
 
 /**
  * Shared test helpers. Tests never assume empty tables: every test makes its own users and
@@ -25,6 +27,19 @@ export function uid(prefix = "user_test"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
+/**
+ * Fixed windows start on the clock (every minute / hour): a scenario that happens to straddle a
+ * window boundary would see its counts reset. Runs `scenario` (which must make its own users, orgs
+ * and IPs) until one run starts and ends inside a single window, then returns its result.
+ */
+export async function inOneWindow<T>(windowMs: number, scenario: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const start = Math.floor(Date.now() / windowMs);
+    const result = await scenario();
+    if (Math.floor(Date.now() / windowMs) === start || attempt === 2) return result;
+  }
+}
+
 let privateKey: CryptoKey | null = null;
 
 export interface TokenOptions {
@@ -33,7 +48,8 @@ export interface TokenOptions {
   /** Seconds from now the token becomes valid (nbf). Default: already valid. */
   notBefore?: number;
   azp?: string;
-  sid?: string;
+  /** The session id; null leaves the claim out (a JWT-template token, not a session). */
+  sid?: string | null;
   /** Override the signing key (e.g. an attacker's). */
   key?: CryptoKey;
   /** Extra claims. */
@@ -45,7 +61,7 @@ export async function signToken(userId: string, options: TokenOptions = {}): Pro
   privateKey ??= await importPKCS8(env.TEST_JWT_PRIVATE_KEY, "RS256");
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({
-    sid: options.sid ?? `sess_${userId}`,
+    ...(options.sid === null ? {} : { sid: options.sid ?? `sess_${userId}` }),
     ...(options.azp ? { azp: options.azp } : {}),
     ...options.claims,
   })
@@ -67,6 +83,16 @@ export interface CallOptions {
   /** A raw body string, sent as is. */
   rawBody?: string;
   headers?: Record<string, string>;
+  /** CF-Connecting-IP. */
+  ip?: string;
+  /** Replaces EMAIL_QUEUE (e.g. a spy that keeps the raw tokens). */
+  queue?: Pick<Queue, "sendBatch">;
+  /** Replaces EVENTS_QUEUE (e.g. a spy on the event ids a request hands off). */
+  eventsQueue?: Pick<Queue, "sendBatch">;
+  /** Counts the request's D1 round trips (see `countingDb`). */
+  counter?: TripCounter;
+  /** Extra env vars (e.g. a low RATE_LIMIT_*). */
+  vars?: Record<string, string>;
 }
 
 export interface CallResult<T = any> {
@@ -76,9 +102,14 @@ export interface CallResult<T = any> {
   text: string;
 }
 
-/** One HTTP request through the Worker's real fetch handler. */
+/**
+ * THE request helper: one HTTP request through the Worker's fetch handler — the deployed entry
+ * with its real bindings, or, when the options replace the queue, count D1 or set vars, the API's
+ * handler with that environment.
+ */
 export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
   const headers = new Headers(options.headers);
+  if (options.ip !== undefined) headers.set("CF-Connecting-IP", options.ip);
   const token = options.token ?? (options.as ? await signToken(options.as) : undefined);
   if (token !== undefined && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
   let body: string | undefined;
@@ -87,7 +118,26 @@ export async function call<T = any>(method: string, path: string, options: CallO
     body = JSON.stringify(options.body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  return await readResult<T>(await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body })));
+  const request = new Request(`${BASE}${path}`, { method, headers, body });
+  if (
+    options.queue === undefined &&
+    options.eventsQueue === undefined &&
+    options.counter === undefined &&
+    options.vars === undefined
+  ) {
+    return await readResult<T>(await exports.default.fetch(request));
+  }
+  const testEnv = {
+    ...env,
+    ...options.vars,
+    ...(options.queue ? { EMAIL_QUEUE: options.queue as Queue } : {}),
+    ...(options.eventsQueue ? { EVENTS_QUEUE: options.eventsQueue as Queue } : {}),
+    DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
+  } as Env;
+  const ctx = createExecutionContext();
+  const response = await handleFetch(request, testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return await readResult<T>(response);
 }
 
 /** A response as tests read it: status, headers, the body parsed as JSON when it is JSON. */
@@ -222,14 +272,34 @@ export async function seedProject(
   return { id };
 }
 
+export interface TripCounter {
+  trips: number;
+  /** Awaited before each batch() (its 0-based index in this request): lets a test run requests in lockstep. */
+  beforeBatch?: (index: number) => Promise<void>;
+  batches?: number;
+}
+
 /**
- * A D1 handle that counts round trips (the Worker's own D1Counter): each statement run on its own
- * (`first/all/run/raw`) is one, and each `batch` is one whatever it holds. Pass it to a domain
- * function to check how many trips an endpoint costs.
+ * THE counting D1 handle (the Worker's own D1Counter): each statement run on its own
+ * (`first/all/run/raw`) is one round trip, each `batch` is one whatever it holds; like production
+ * D1 it refuses statements with more than 100 bound parameters. Use it as the handle itself, or as
+ * `{ db, roundTrips() }` when passing it to a domain function.
  */
-export function countingDb(db: D1Database): { db: D1Database; roundTrips: () => number } {
-  const counter = new D1Counter();
-  return { db: counter.wrap(db), roundTrips: () => counter.roundTrips };
+export function countingDb<T extends D1Database | D1DatabaseSession>(
+  db: T,
+  counter: TripCounter = { trips: 0 },
+): T & { db: T; roundTrips: () => number } {
+  const d1 = new D1Counter({
+    beforeBatch: async (index) => {
+      counter.batches = index + 1;
+      await counter.beforeBatch?.(index);
+    },
+    onTrip: () => {
+      counter.trips++;
+    },
+  });
+  const wrapped = d1.wrap(db);
+  return Object.assign(wrapped, { db: wrapped, roundTrips: () => counter.trips });
 }
 
 /** An organization's audit events in the order they were written, `data` parsed. */

@@ -24,10 +24,14 @@ const SAMPLE_BODIES: Record<string, unknown> = {
   "post /v1/projects/:projectId/invites": { emails: ["someone@example.com"], role: "viewer" },
   "post /v1/platform/invitations": { emails: ["someone@example.com"] },
   "post /v1/platform/organizations/:orgId/owner": { userId: "user_x" },
+  "post /v1/organizations/:orgId/members": { userId: "user_x" },
+  "post /v1/organizations/:orgId/domains": { domain: "gate-example.com" },
+  "patch /v1/organizations/:orgId/domains/:domain": { enrollment: "auto" },
+  "post /v1/join-requests/:requestId/approve": { role: "member" },
 };
 
-// Operator endpoints answer 404 to every non-operator (operators are always active).
-const OPERATOR_ONLY = /^\/v1\/platform\/(events|waitlist|organizations)|^\/v1\/platform$/;
+// Path ids that pass validation, so the request reaches its handler (the gate is in its D1 trip).
+const SAMPLE_IDS: Record<string, string> = { domain: "gate-example.com", requestId: "jrq_x" };
 
 describe("the sign-up gate", () => {
   const gated = routes.filter((r) => r.auth && !r.waitlistAllowed);
@@ -42,6 +46,10 @@ describe("the sign-up gate", () => {
         "post /v1/invites/:inviteId/accept",
         "post /v1/invites/:inviteId/decline",
         "post /v1/platform/invitations/accept",
+        "get /v1/me/suggestions",
+        "get /v1/me/join-requests",
+        "post /v1/organizations/:orgId/join-requests",
+        "delete /v1/join-requests/:requestId",
       ].sort(),
     );
     expect(gated.length).toBeGreaterThan(20);
@@ -51,14 +59,17 @@ describe("the sign-up gate", () => {
     it(`${route.method.toUpperCase()} ${route.path}: a waitlisted caller gets 403 NOT_ADMITTED`, async () => {
       const user = await seedUserWith("waitlisted");
       const org = await seedOrg(user.id);
-      const path = route.path.replace(/:(\w+)/g, (_, name: string) => (name === "orgId" ? org.id : `x_${name}`));
+      const path = route.path.replace(/:(\w+)/g, (_, name: string) =>
+        name === "orgId" ? org.id : (SAMPLE_IDS[name] ?? `x_${name}`),
+      );
       const key = `${route.method} ${route.path}`;
       if (route.body !== undefined) expect(SAMPLE_BODIES, `a sample body for ${key}`).toHaveProperty([key]);
       const res = await api(route.method.toUpperCase(), path, {
         as: user.id,
         body: route.body === undefined ? undefined : SAMPLE_BODIES[key],
       });
-      if (OPERATOR_ONLY.test(route.path)) expectProblem(res, 404, "NOT_FOUND");
+      // Operator endpoints answer 404 to every non-operator (operators are always active).
+      if (route.operatorOnly) expectProblem(res, 404, "NOT_FOUND");
       else expectProblem(res, 403, "NOT_ADMITTED");
     });
   }

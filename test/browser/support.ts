@@ -69,9 +69,12 @@ export interface TestUser {
 }
 
 /** A user, created the way Clerk creates one: a Svix-signed `user.created` webhook. */
-export async function createUser(name: string, options: { verified?: boolean } = {}): Promise<TestUser> {
+export async function createUser(
+  name: string,
+  options: { verified?: boolean; domain?: string } = {},
+): Promise<TestUser> {
   const id = uid();
-  const email = `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@example.com`;
+  const email = `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@${options.domain ?? "example.com"}`;
   const [first, ...rest] = name.split(" ");
   const now = Date.now();
   const payload = JSON.stringify({
@@ -204,7 +207,8 @@ export function watch(page: Page): { urls: string[]; errors: string[] } {
   const seenBy = { urls: [] as string[], errors: [] as string[] };
   page.on("request", (request) => seenBy.urls.push(request.url()));
   page.on("console", (message) => {
-    if (message.type() === "error") seenBy.errors.push(message.text());
+    // With the URL: Chromium's "Failed to load resource" message does not name what failed.
+    if (message.type() === "error") seenBy.errors.push(`${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => seenBy.errors.push(error.message));
   return seenBy;

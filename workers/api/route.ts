@@ -55,6 +55,11 @@ export interface RouteDefinition<
    * its D1 handle: workers/api/gated-db.ts).
    */
   waitlistAllowed?: boolean;
+  /**
+   * Operators only (PLATFORM_ADMIN_USER_IDS): everyone else gets 404 NOT_FOUND, decided by the
+   * handler's core call (`requirePlatformAdmin`); test/routes.test.ts sweeps every such route.
+   */
+  operatorOnly?: boolean;
   params?: P;
   query?: Q;
   /** Omitted for endpoints that take no body: those accept an empty body of any content type. */

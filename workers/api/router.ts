@@ -1,12 +1,12 @@
 import { type IRequest, Router } from "itty-router";
 import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
-import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
 import { EventHandoff } from "../core/events/handoff";
 import { isPlatformAdmin } from "../core/platform-admins";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
+import { D1Counter } from "./d1-counter";
 import { gatedDb } from "./gated-db";
 import { parseBody, queryObject, type RequestContext, type RouteDefinition, validate } from "./route";
 import { routes } from "./routes";
@@ -48,11 +48,12 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   let handoff: EventHandoff | null = null;
   try {
     config = getConfig(env);
-    const bookmark = request.headers.get("x-d1-bookmark");
-    // Reads start on the primary unless the client carries a bookmark from an earlier response:
-    // D1's Sessions API then serves them from a replica no older than that bookmark.
-    const session = env.DB.withSession(bookmark ?? "first-primary");
-    // The outbox hand-off: the events this request commits go to the events queue after it.
+    const session = env.DB.withSession(sessionStart(request.headers.get("x-d1-bookmark")));
+    // The one instrumentation hook on the request's D1 handle: the bench's counter (when on) and
+    // the outbox hand-off, which collects the events this request commits and sends them to the
+    // events queue after the response (`flush`, below). The sign-up gate (`run`, above) is the
+    // outermost layer, added once the route's caller is known: its statement leads the request's
+    // first batch, which the hand-off and the counter then see as one round trip like any other.
     handoff = EventHandoff.forRequest(env, config);
     const db = handoff.wrap(d1Counter === null ? session : d1Counter.wrap(session));
     const base: RequestContext = {
@@ -81,6 +82,23 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   if (config !== null) response = applyCors(request, response, config);
   if (d1Counter !== null) response = d1Counter.stamp(response);
   return stamp(response, requestId);
+}
+
+/**
+ * What a D1 bookmark looks like: four dash-separated lower-case hex fields of 8, 8, 8 and 32
+ * digits (Cloudflare's Time Travel docs show `00000001-00000002-00004e2f-0a83ea2fceebc654de0640c422be4653`;
+ * local D1 issues `00000000-00000008-00000000-00000000000000000000000000000000`).
+ */
+export const D1_BOOKMARK_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+/**
+ * Where this request's D1 session starts. Reads start on the primary unless the client carries a
+ * bookmark from an earlier response: D1 then serves them from a replica no older than it. Anything
+ * else is ignored rather than handed to `withSession`, which would take `first-unconstrained`
+ * (any replica, however stale) at the client's word, and garbage to a D1 error (a 500).
+ */
+export function sessionStart(bookmark: string | null): string {
+  return bookmark !== null && D1_BOOKMARK_PATTERN.test(bookmark) ? bookmark : "first-primary";
 }
 
 function notFound(requestId: string): Response {

@@ -41,6 +41,7 @@ const configSchema = z.object({
   EMAIL_RETRY_BASE_SECONDS: positiveInt(10),
   RATE_LIMIT_INVITES_PER_HOUR: positiveInt(1000),
   RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(60),
+  RATE_LIMIT_CREATES_PER_HOUR: positiveInt(100),
   PLATFORM_ADMIN_USER_IDS: list,
   SIGNUP_MODE: optional.pipe(z.enum(["open", "invite_only"]).optional()).transform((v) => v ?? "open"),
   SIGNUP_CAP: optional.pipe(z.coerce.number<string | undefined>().int().min(0).optional()).transform((v) => v ?? null),

@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: "Validation failed" },
   WEBHOOK_SIGNATURE_INVALID: { status: 400, title: "Webhook signature invalid" },
+  DOMAIN_NOT_ALLOWED: { status: 400, title: "Domain not allowed" },
   UNAUTHENTICATED: { status: 401, title: "Authentication required" },
   FORBIDDEN: { status: 403, title: "Forbidden" },
   ROLE_ABOVE_OWN: { status: 403, title: "Role above your own" },
@@ -12,6 +13,7 @@ export const ERROR_CODES = {
   EMAIL_NOT_VERIFIED: { status: 403, title: "Email address not verified" },
   NOT_ADMITTED: { status: 403, title: "Not admitted yet" },
   INVITE_QUOTA_EXCEEDED: { status: 403, title: "Invitation quota exceeded" },
+  DOMAIN_NOT_VERIFIED: { status: 403, title: "Domain not verified" },
   NOT_FOUND: { status: 404, title: "Not found" },
   INVITE_NOT_FOUND: { status: 404, title: "Invite not found" },
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
@@ -22,6 +24,7 @@ export const ERROR_CODES = {
   SEAT_LIMIT_REACHED: { status: 409, title: "Seat limit reached" },
   SIGNUP_CAP_REACHED: { status: 409, title: "Sign-up cap reached" },
   SLUG_TAKEN: { status: 409, title: "Slug taken" },
+  NO_VERIFIED_EMAIL: { status: 409, title: "No verified email address" },
   CONFLICT: { status: 409, title: "Conflict" },
   EVENTS_DISABLED: { status: 409, title: "Outbound events are disabled" },
   INVITE_EXPIRED: { status: 410, title: "Invite expired" },

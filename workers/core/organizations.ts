@@ -1,12 +1,15 @@
 import { assertOrgPermission, requireOrgMember, requireOrgPermission } from "./access";
-import { auditStatement, auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { batch, changes, type Db, isForeignKeyViolation, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
+import { holdsOrgRole, orgRolesWith } from "./guards";
 import { newId } from "./ids";
-import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
+import { retryOnRace } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
+import { assertReadWithin, type RateWindow, rateCountStatement, rateGuard, rateIncrementStatement } from "./rate-limit";
 import type { OrgRole } from "./roles";
 import { deriveSlug, withRandomSuffix } from "./slugs";
+import { prepare, type SQL, sql } from "./sql";
 import { ensureUserStatement } from "./users";
 import { type Organization, type OrganizationRow, toOrganization } from "./views";
 
@@ -17,16 +20,10 @@ import { type Organization, type OrganizationRow, toOrganization } from "./views
  * `guard`, when given, is a SQL condition (with its params) that must hold for anything to be
  * deleted, e.g. "the organization has no member left".
  */
-export function deleteOrganizationStatements(
-  db: Db,
-  orgId: string,
-  guard?: { sql: string; params: unknown[] },
-): D1PreparedStatement[] {
-  const where = guard ? ` AND (${guard.sql})` : "";
-  const params = guard?.params ?? [];
+export function deleteOrganizationStatements(db: Db, orgId: string, guard: SQL = sql`1`): D1PreparedStatement[] {
   return [
-    db.prepare(`DELETE FROM projects WHERE organization_id = ?${where}`).bind(orgId, ...params),
-    db.prepare(`DELETE FROM organizations WHERE id = ?${where}`).bind(orgId, ...params),
+    prepare(db, sql`DELETE FROM projects WHERE organization_id = ${orgId} AND (${guard})`),
+    prepare(db, sql`DELETE FROM organizations WHERE id = ${orgId} AND (${guard})`),
   ];
 }
 
@@ -43,6 +40,8 @@ export interface NewOrganization {
   /** Explicit slug; derived from the name when absent. */
   slug?: string;
   now: number;
+  /** The caller's create window (`createWindow`): a create over it is 429 and writes nothing. */
+  rate: RateWindow;
 }
 
 /**
@@ -53,53 +52,67 @@ export interface NewOrganization {
  * An explicit slug that is taken is 409 SLUG_TAKEN (the unique index decides, so two concurrent
  * requests for one slug cannot both win). A derived slug falls back, inside the INSERT, to a
  * randomly suffixed variant when the plain one is taken; only a race on that is retried.
+ *
+ * The rate limit rides in the same batch: the counter is incremented first and every write is
+ * guarded by "the window is within its limit", so concurrent creates cannot overshoot it, and a
+ * refused create writes nothing but the (capped) counter.
  */
 export async function createOrganization(db: Db, input: NewOrganization): Promise<Organization> {
-  const { userId, name, now } = input;
+  const { userId, name, now, rate } = input;
+  const withinLimit = rateGuard([rate]);
   const base = input.slug ?? deriveSlug(name);
   for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
     const id = newId("organization");
     const slug =
       input.slug !== undefined
-        ? { sql: "?", params: [input.slug] }
-        : {
-            sql: "CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ?) THEN ? ELSE ? END",
-            params: [base, withRandomSuffix(base), base],
-          };
+        ? sql`${input.slug}`
+        : sql`CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ${base}) THEN ${withRandomSuffix(base)} ELSE ${base} END`;
     try {
       const results = await batch(db, [
+        rateIncrementStatement(db, rate, 1),
         ensureUserStatement(db, userId, now),
-        db
-          .prepare(
-            `INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
-             VALUES (?, ?, ${slug.sql}, ?, ?, NULL)`,
-          )
-          .bind(id, name, ...slug.params, now, now),
-        db
-          .prepare(
-            `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
-             VALUES (?, ?, 'owner', ?, ?)`,
-          )
-          .bind(id, userId, now, now),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "organization.created",
-          target: { type: "organization", id },
-          data: { name },
-          at: now,
-        }),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "member.added",
-          target: { type: "member", id: userId },
-          data: { role: "owner", reason: "created_organization" },
-          at: now,
-        }),
-        db.prepare("SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ?").bind(id),
+        prepare(
+          db,
+          sql`INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
+              SELECT ${id}, ${name}, ${slug}, ${now}, ${now}, NULL WHERE ${withinLimit}`,
+        ),
+        prepare(
+          db,
+          sql`INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
+              SELECT ${id}, ${userId}, 'owner', ${now}, ${now} WHERE ${withinLimit}`,
+        ),
+        auditStatement(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "organization.created",
+            target: { type: "organization", id },
+            data: { name },
+            at: now,
+          },
+          withinLimit,
+        ),
+        auditStatement(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "member.added",
+            target: { type: "member", id: userId },
+            data: { role: "owner", reason: "created_organization" },
+            at: now,
+          },
+          withinLimit,
+        ),
+        prepare(db, sql`SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ${id}`),
+        rateCountStatement(db, [rate]),
       ]);
-      const row = results[results.length - 1]?.results[0] as OrganizationRow;
+      const row = results.at(-2)?.results[0] as OrganizationRow | undefined;
+      if (row === undefined) {
+        assertReadWithin([rate], results.at(-1), now);
+        throw new Error("createOrganization: the organization was not inserted, yet the rate limit allowed it");
+      }
       return toOrganization(row, "owner");
     } catch (error) {
       // The only reference that can dangle here is the owner's: ensureUserStatement creates no
@@ -115,15 +128,13 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
 /** The caller's organizations, in the order they joined them. One round trip. */
 export async function listOrganizations(db: Db, userId: string, page: PageQuery): Promise<Page<Organization>> {
   const after = afterNumericCursor(page.cursor, "ou.created_at", "ou.organization_id");
-  const { results } = await db
-    .prepare(
-      `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role, ou.created_at AS joined_at
-       FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
-       WHERE ou.user_id = ? AND ${after.sql}
-       ORDER BY ou.created_at, ou.organization_id LIMIT ?`,
-    )
-    .bind(userId, ...after.params, page.limit + 1)
-    .all<OrganizationRow & { role: OrgRole; joined_at: number }>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role, ou.created_at AS joined_at
+        FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
+        WHERE ou.user_id = ${userId} AND ${after}
+        ORDER BY ou.created_at, ou.organization_id LIMIT ${page.limit + 1}`,
+  ).all<OrganizationRow & { role: OrgRole; joined_at: number }>();
   return toPage(
     results,
     page.limit,
@@ -158,12 +169,12 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
   return await retryOnRace(async () => {
     const access = await requireOrgPermission(db, orgId, actorId, "org:update");
     // The actor still holds the role the permission was checked on when the batch runs.
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:update"));
+    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("org:update"));
     const changed: Record<string, { from: unknown; to: unknown }> = {};
     if (name !== undefined) changed.name = { from: access.organization.name, to: name };
     if (maxMembers !== undefined) changed.maxMembers = { from: access.organization.max_members, to: maxMembers };
     const [, result, row] = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -173,16 +184,16 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
           data: changed,
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      db
-        .prepare(
-          `UPDATE organizations
-           SET name = COALESCE(?, name), max_members = CASE WHEN ? THEN ? ELSE max_members END, updated_at = ?
-           WHERE id = ? AND (${guard.sql})`,
-        )
-        .bind(name ?? null, maxMembers !== undefined ? 1 : 0, maxMembers ?? null, now, orgId, ...guard.params),
+      prepare(
+        db,
+        sql`UPDATE organizations
+            SET name = COALESCE(${name ?? null}, name),
+                max_members = CASE WHEN ${maxMembers !== undefined ? 1 : 0} THEN ${maxMembers ?? null} ELSE max_members END,
+                updated_at = ${now}
+            WHERE id = ${orgId} AND (${guard})`,
+      ),
       db
         .prepare(
           `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
@@ -205,9 +216,9 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
 export async function deleteOrganization(db: Db, orgId: string, actorId: string, now: number): Promise<void> {
   await retryOnRace(async () => {
     await requireOrgPermission(db, orgId, actorId, "org:delete");
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:delete"));
+    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("org:delete"));
     const results = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -216,8 +227,7 @@ export async function deleteOrganization(db: Db, orgId: string, actorId: string,
           target: { type: "organization", id: orgId },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
       ...deleteOrganizationStatements(db, orgId, guard),
     ]);

@@ -1,18 +1,21 @@
+import { EventHandoff } from "../core/events/handoff";
 import { runExpiryJob } from "./expire-invites";
 import { runEventSweep } from "./sweep-events";
 
 export { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "./expire-invites";
 
 /** Cron entry. Each schedule in wrangler.toml maps to one job; an unknown schedule is a bug. */
-export async function handleScheduled(
-  controller: ScheduledController,
-  env: Env,
-  _ctx: ExecutionContext,
-): Promise<void> {
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   switch (controller.cron) {
     case "0 * * * *": {
-      const run = await runExpiryJob(env, Date.now());
-      console.log(JSON.stringify({ event: "cron.expiry", ...run }));
+      // The events of the invites it expires go to the events queue after each run, like a request's.
+      const handoff = EventHandoff.forEntry(env);
+      try {
+        const run = await runExpiryJob(handoff.wrapEnv(env), Date.now());
+        console.log(JSON.stringify({ event: "cron.expiry", ...run }));
+      } finally {
+        handoff.flush(ctx);
+      }
       return;
     }
     case "*/5 * * * *": {

@@ -1,7 +1,8 @@
 import { getConfig } from "../core/config";
 import type { Db } from "../core/db";
 import { enqueueEvents } from "../core/events/messages";
-import { NOTIFYING_EVENT_TYPES } from "../core/events/notifications";
+import { MAY_NOTIFY } from "../core/events/notifications";
+import { prepare, sql } from "../core/sql";
 
 /**
  * The outbox sweep (cron "*\/5 * * * *"): events whose hand-off was lost — the Worker died after
@@ -50,20 +51,20 @@ export async function runEventSweep(env: Env, now: number): Promise<SweepRun> {
   return run;
 }
 
-const NOTIFYING = NOTIFYING_EVENT_TYPES.map((t) => `'${t.replaceAll("'", "''")}'`).join(", ") || "NULL";
+// Whether an event may notify someone, by its audit row (the rules of core/events/notifications.ts).
+const NOTIFYING = sql`EXISTS (SELECT 1 FROM audit_events WHERE audit_events.id = events.event_id AND (${MAY_NOTIFY}))`;
 
 /** One chunk of overdue pending events, made due now; their ids. */
 async function claimOverdue(db: Db, now: number, webhooksOn: boolean): Promise<string[]> {
-  const onlyNotifying = webhooksOn ? "" : `AND type IN (${NOTIFYING})`;
-  const { results } = await db
-    .prepare(
-      `UPDATE events SET next_attempt_at = ?, updated_at = ?
-       WHERE sequence IN (SELECT sequence FROM events
-         WHERE status = 'pending' AND next_attempt_at <= ? ${onlyNotifying} ORDER BY next_attempt_at LIMIT ?)
-       RETURNING event_id`,
-    )
-    .bind(now, now, now - SWEEP_GRACE_MS, SWEEP_CHUNK)
-    .all<{ event_id: string }>();
+  const onlyNotifying = webhooksOn ? sql`` : sql`AND ${NOTIFYING}`;
+  const { results } = await prepare(
+    db,
+    sql`UPDATE events SET next_attempt_at = ${now}, updated_at = ${now}
+        WHERE sequence IN (SELECT sequence FROM events
+          WHERE status = 'pending' AND next_attempt_at <= ${now - SWEEP_GRACE_MS} ${onlyNotifying}
+          ORDER BY next_attempt_at LIMIT ${SWEEP_CHUNK})
+        RETURNING event_id`,
+  ).all<{ event_id: string }>();
   return results.map((r) => r.event_id);
 }
 
@@ -71,14 +72,12 @@ async function claimOverdue(db: Db, now: number, webhooksOn: boolean): Promise<s
 async function disableUnsendable(db: Db, now: number): Promise<number> {
   let total = 0;
   for (let chunk = 0; chunk < SWEEP_MAX_CHUNKS; chunk++) {
-    const result = await db
-      .prepare(
-        `UPDATE events SET status = 'disabled', updated_at = ?
-         WHERE sequence IN (SELECT sequence FROM events
-           WHERE status = 'pending' AND type NOT IN (${NOTIFYING}) ORDER BY sequence LIMIT ?)`,
-      )
-      .bind(now, SWEEP_CHUNK * 10)
-      .run();
+    const result = await prepare(
+      db,
+      sql`UPDATE events SET status = 'disabled', updated_at = ${now}
+          WHERE sequence IN (SELECT sequence FROM events
+            WHERE status = 'pending' AND NOT (${NOTIFYING}) ORDER BY sequence LIMIT ${SWEEP_CHUNK * 10})`,
+    ).run();
     const changed = result.meta.changes ?? 0;
     total += changed;
     if (changed < SWEEP_CHUNK * 10) break;

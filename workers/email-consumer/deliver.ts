@@ -1,15 +1,17 @@
-import { auditStatementIf } from "../core/audit";
+import type { emailDeliveries, invites } from "../../schema";
+import { auditStatement } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
-import { newId } from "../core/ids";
 import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
-import type { OrgRole, ProjectRole } from "../core/roles";
+import { prepare, type SQL, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
+import { displayEmailSql } from "../core/users";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
-import { deliverNotification, recordNotificationDeadLetter } from "./notifications";
-import { deliverPlatformInvitation, recordPlatformDeadLetter } from "./platform";
+import { deliverNotification } from "./notifications";
+import { deliverPlatformInvitation } from "./platform";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
+import { renderMembershipOffer } from "./template-notifications";
 
 /**
  * Sending one invitation email, idempotently per (invite, token version).
@@ -36,29 +38,36 @@ export const CLAIM_LEASE_MS = 5 * 60_000;
 
 export { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 
+type InviteRecord = typeof invites.$inferSelect;
+type DeliveryRecord = typeof emailDeliveries.$inferSelect;
+
+/** The invite as the claim batch reads it: columns typed from the schema, plus the names the email shows. */
 interface InviteRow {
-  id: string;
-  organization_id: string;
-  email: string;
-  role: OrgRole;
-  project_role: ProjectRole | null;
-  status: string;
-  token_hash: string;
-  token_version: number;
-  expires_at: number;
+  id: InviteRecord["id"];
+  organization_id: InviteRecord["organizationId"];
+  email: InviteRecord["email"];
+  role: InviteRecord["role"];
+  project_role: InviteRecord["projectRole"];
+  status: InviteRecord["status"];
+  token_hash: InviteRecord["tokenHash"];
+  token_version: InviteRecord["tokenVersion"];
+  expires_at: InviteRecord["expiresAt"];
+  source: InviteRecord["source"];
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
   inviter_email: string | null;
-  delivery_attempts: number;
-  delivery_state: "sending" | "sent" | "failed" | null;
-  claim_id: string | null;
-  lease_until: number | null;
+  delivery_attempts: InviteRecord["deliveryAttempts"];
+  delivery_state: DeliveryRecord["state"] | null;
+  claim_id: DeliveryRecord["claimId"] | null;
+  lease_until: DeliveryRecord["leaseUntil"] | null;
 }
 
 /** This version has no final outcome yet: outcome writes are guarded by it. */
-const STILL_SENDING = `EXISTS (SELECT 1 FROM email_deliveries d
-  WHERE d.invite_id = ? AND d.token_version = ? AND d.state = 'sending')`;
+function stillSending(body: InviteEmailMessage): SQL {
+  return sql`EXISTS (SELECT 1 FROM email_deliveries d
+    WHERE d.invite_id = ${body.inviteId} AND d.token_version = ${body.tokenVersion} AND d.state = 'sending')`;
+}
 
 export interface DeliveryContext {
   db: Db;
@@ -150,20 +159,19 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
            WHERE d.invite_id = ? AND d.token_version = ? AND d.claim_id = ? AND d.state = 'sending')`,
       )
       .bind(body.inviteId, body.inviteId, body.tokenVersion, claimId),
-    db
-      .prepare(
-        `SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
-                i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
-                a.name AS inviter_name, a.email AS inviter_email,
-                d.state AS delivery_state, d.claim_id, d.lease_until
-         FROM invites i
-         JOIN organizations o ON o.id = i.organization_id
-         LEFT JOIN projects p ON p.id = i.project_id
-         LEFT JOIN admins a ON a.id = i.invited_by
-         LEFT JOIN email_deliveries d ON d.invite_id = i.id AND d.token_version = ?
-         WHERE i.id = ?`,
-      )
-      .bind(body.tokenVersion, body.inviteId),
+    prepare(
+      db,
+      sql`SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
+                 i.expires_at, i.source, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                 a.name AS inviter_name, ${displayEmailSql("a")} AS inviter_email,
+                 d.state AS delivery_state, d.claim_id, d.lease_until
+          FROM invites i
+          JOIN organizations o ON o.id = i.organization_id
+          LEFT JOIN projects p ON p.id = i.project_id
+          LEFT JOIN admins a ON a.id = i.invited_by
+          LEFT JOIN email_deliveries d ON d.invite_id = i.id AND d.token_version = ${body.tokenVersion}
+          WHERE i.id = ${body.inviteId}`,
+    ),
   ]);
   const invite = (read?.results[0] as InviteRow | undefined) ?? null;
 
@@ -219,17 +227,31 @@ function whyNotSending(invite: InviteRow, body: InviteEmailMessage, tokenHash: s
 
 function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): OutgoingEmail {
   const from = parseMailbox(config.EMAIL_FROM);
-  const rendered = renderInvitation({
-    email: invite.email,
-    organizationName: invite.organization_name,
-    projectName: invite.project_name,
-    role: invite.role,
-    projectRole: invite.project_role,
-    inviterName: invite.inviter_name,
-    inviterEmail: invite.inviter_email,
-    expiresAt: invite.expires_at,
-    link: inviteLink(config, body.token),
-  });
+  // A consent-pending offer (first sent as the invite.created notification) that an admin resent:
+  // the same offer again, without the token link — they accept signed in.
+  const rendered =
+    invite.source === "owner_add"
+      ? renderMembershipOffer({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          role: invite.role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          appUrl: config.APP_URL,
+          productName: "Roster",
+        })
+      : renderInvitation({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          projectName: invite.project_name,
+          role: invite.role,
+          projectRole: invite.project_role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          link: inviteLink(config, body.token),
+        });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
   return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };
@@ -266,9 +288,11 @@ async function recordTransientFailure(
   now: number,
 ): Promise<void> {
   await db.batch([
-    db
-      .prepare(`UPDATE invites SET delivery_error = ? WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`)
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    prepare(
+      db,
+      sql`UPDATE invites SET delivery_error = ${reason}
+          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
+    ),
     db
       .prepare(
         `UPDATE email_deliveries SET lease_until = 0, updated_at = ?
@@ -291,7 +315,7 @@ async function recordPermanentFailure(
   now: number,
 ): Promise<void> {
   await db.batch([
-    auditStatementIf(
+    auditStatement(
       db,
       {
         organizationId: invite.organization_id,
@@ -301,15 +325,13 @@ async function recordPermanentFailure(
         data: { reason, tokenVersion: body.tokenVersion, attempts: invite.delivery_attempts },
         at: now,
       },
-      `(SELECT token_version FROM invites WHERE id = ?) = ? AND ${STILL_SENDING}`,
-      [body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion],
+      sql`(SELECT token_version FROM invites WHERE id = ${body.inviteId}) = ${body.tokenVersion} AND ${stillSending(body)}`,
     ),
-    db
-      .prepare(
-        `UPDATE invites SET delivery_status = 'failed', delivery_error = ?
-         WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`,
-      )
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
+    prepare(
+      db,
+      sql`UPDATE invites SET delivery_status = 'failed', delivery_error = ${reason}
+          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
+    ),
     db
       .prepare(
         `UPDATE email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
@@ -317,88 +339,4 @@ async function recordPermanentFailure(
       )
       .bind(now, body.inviteId, body.tokenVersion),
   ]);
-}
-
-/**
- * The Worker's configuration does not parse, so no email can be built: keeps the reason on each
- * message's invite (what an admin sees in the invite list) before the messages are retried.
- */
-export async function recordConfigurationError(
-  db: Db,
-  messages: readonly Message<unknown>[],
-  reason: string,
-): Promise<void> {
-  const bodies = messages.flatMap((m) => {
-    const parsed = emailMessageSchema.safeParse(m.body);
-    return parsed.success && parsed.data.type === "invite" ? [parsed.data] : [];
-  });
-  if (bodies.length === 0) return;
-  await db.batch(
-    bodies.map((body) =>
-      db
-        .prepare(
-          `UPDATE invites SET delivery_error = ?
-           WHERE id = ? AND token_version = ? AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM email_deliveries d
-             WHERE d.invite_id = invites.id AND d.token_version = invites.token_version AND d.state IN ('sent', 'failed'))`,
-        )
-        .bind(reason, body.inviteId, body.tokenVersion),
-    ),
-  );
-}
-
-/**
- * A message of the dead-letter queue: every retry failed. Records the invite's delivery as failed
- * with the last error, and audits it — once: both statements are guarded by "no final outcome
- * recorded for this version yet", which the last statement then records.
- */
-export async function recordDeadLetter(db: Db, message: Message<unknown>): Promise<void> {
-  const parsed = emailMessageSchema.safeParse(message.body);
-  if (!parsed.success) {
-    console.error(`[email:dlq] message ${message.id}: malformed, dropped (${describeInvalidMessage(parsed.error)})`);
-    message.ack();
-    return;
-  }
-  if (parsed.data.type === "notification") return await recordNotificationDeadLetter(db, message, parsed.data);
-  if (parsed.data.type === "platform_invitation") {
-    await recordPlatformDeadLetter(db, parsed.data);
-    message.ack();
-    return;
-  }
-  const { inviteId, tokenVersion } = parsed.data;
-  const now = Date.now();
-  const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d
-    WHERE d.invite_id = ? AND d.token_version = ? AND d.state IN ('sent', 'failed'))`;
-  const reasonSql = `'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')`;
-  try {
-    await db.batch([
-      db
-        .prepare(
-          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-           SELECT ?, organization_id, NULL, 'invite.delivery_failed', 'invite', id,
-                  json_object('reason', ${reasonSql}, 'tokenVersion', token_version, 'attempts', delivery_attempts), ?
-           FROM invites WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(newId("auditEvent"), now, inviteId, tokenVersion, inviteId, tokenVersion),
-      db
-        .prepare(
-          `UPDATE invites SET delivery_status = 'failed', delivery_error = ${reasonSql}
-           WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(inviteId, tokenVersion, inviteId, tokenVersion),
-      db
-        .prepare(
-          `INSERT INTO email_deliveries (invite_id, token_version, state, claim_id, lease_until, created_at, updated_at)
-           SELECT id, token_version, 'failed', '', 0, ?, ? FROM invites WHERE id = ? AND token_version = ?
-           ON CONFLICT (invite_id, token_version) DO UPDATE SET state = 'failed', lease_until = 0,
-             updated_at = excluded.updated_at
-             WHERE email_deliveries.state = 'sending'`,
-        )
-        .bind(now, now, inviteId, tokenVersion),
-    ]);
-    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: undeliverable after every retry, marked failed`);
-    message.ack();
-  } catch (error) {
-    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: could not record the failure, retrying:`, error);
-    message.retry({ delaySeconds: 30 });
-  }
 }

@@ -1,5 +1,7 @@
 import { type Config, ConfigError, getConfig } from "../core/config";
-import { deliverMessage, recordConfigurationError, recordDeadLetter, retryDelaySeconds } from "./deliver";
+import { EventHandoff } from "../core/events/handoff";
+import { deliverMessage, retryDelaySeconds } from "./deliver";
+import { recordConfigurationError, recordDeadLetter } from "./failures";
 import type { EmailMessage } from "./messages";
 import { createProvider, DeliveryError, type EmailProvider, parseMailbox } from "./providers";
 
@@ -19,15 +21,22 @@ const MAX_CONCURRENT_SENDS = 4;
 const DEFAULT_RETRY_BASE_SECONDS = 10;
 
 /** Queue consumer for EMAIL_QUEUE and its dead-letter queue. Every message is acked or retried on its own. */
-export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
-  switch (batch.queue) {
-    case EMAIL_QUEUE_NAME:
-      return await deliverBatch(batch, env);
-    case EMAIL_DEAD_LETTER_QUEUE_NAME:
-      for (const message of batch.messages) await recordDeadLetter(env.DB, message);
-      return;
-    default:
-      throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
+export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+  // The audit rows it writes (`invite.delivery_failed`) are events: handed off after the batch.
+  const handoff = EventHandoff.forEntry(env);
+  const hooked = handoff.wrapEnv(env);
+  try {
+    switch (batch.queue) {
+      case EMAIL_QUEUE_NAME:
+        return await deliverBatch(batch, hooked);
+      case EMAIL_DEAD_LETTER_QUEUE_NAME:
+        for (const message of batch.messages) await recordDeadLetter(hooked.DB, message);
+        return;
+      default:
+        throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
+    }
+  } finally {
+    handoff.flush(ctx);
   }
 }
 

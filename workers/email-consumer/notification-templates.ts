@@ -1,4 +1,6 @@
+import type { OrgRole } from "../core/roles";
 import { escapeHtml, headerValue, type RenderedEmail } from "./template";
+import { renderJoinRequestDecision, renderMembershipOffer } from "./template-notifications";
 
 /**
  * Notification emails, one template per event type that notifies (workers/core/events/
@@ -12,7 +14,11 @@ export interface NotificationDetails {
   actorName: string | null;
   data: Record<string, unknown>;
   at: number;
+  /** Where the recipient signs in to act (APP_URL). */
+  appUrl: string;
 }
+
+const PRODUCT_NAME = "Roster";
 
 interface Message {
   subject: string;
@@ -21,6 +27,43 @@ interface Message {
 }
 
 type Template = (details: NotificationDetails) => Message;
+
+const roleOf = (d: NotificationDetails): OrgRole | null =>
+  typeof d.data.role === "string" ? (d.data.role as OrgRole) : null;
+
+/** Templates with their own layout (a sign-in button), from template-notifications.ts. */
+const RENDERED: Record<string, (details: NotificationDetails) => RenderedEmail> = {
+  // A consent-pending add: the offer, without a token link (they accept signed in).
+  "invite.created": (d) =>
+    renderMembershipOffer({
+      email: d.to,
+      organizationName: d.organizationName ?? "",
+      role: roleOf(d) ?? "member",
+      inviterName: d.actorName,
+      inviterEmail: null,
+      expiresAt: typeof d.data.expiresAt === "string" ? Date.parse(d.data.expiresAt) : d.at,
+      appUrl: d.appUrl,
+      productName: PRODUCT_NAME,
+    }),
+  "join_request.approved": (d) =>
+    renderJoinRequestDecision({
+      email: d.to,
+      organizationName: d.organizationName ?? "",
+      status: "approved",
+      role: roleOf(d),
+      appUrl: d.appUrl,
+      productName: PRODUCT_NAME,
+    }),
+  "join_request.denied": (d) =>
+    renderJoinRequestDecision({
+      email: d.to,
+      organizationName: d.organizationName ?? "",
+      status: "denied",
+      role: null,
+      appUrl: d.appUrl,
+      productName: PRODUCT_NAME,
+    }),
+};
 
 const TEMPLATES: Record<string, Template> = {
   "member.role_changed": (d) => {
@@ -41,6 +84,8 @@ const TEMPLATES: Record<string, Template> = {
 
 /** The rendered email for an event, or null when its type has no template. */
 export function renderNotification(type: string, details: NotificationDetails): RenderedEmail | null {
+  const rendered = RENDERED[type];
+  if (rendered !== undefined) return rendered(details);
   const template = TEMPLATES[type];
   if (template === undefined) return null;
   const { subject, heading, paragraphs } = template(details);

@@ -78,6 +78,7 @@ export async function deliverNotification(
       actorName: row.actor_name,
       data: parseData(row.data),
       at: row.created_at,
+      appUrl: ctx.config.APP_URL,
     });
     if (rendered === null) throw new DeliveryError("permanent", `No template for ${row.type}`);
     if (row.recipient_email === null) throw new DeliveryError("permanent", "The user has no known email address");
@@ -111,18 +112,23 @@ export async function deliverNotification(
     }
     return;
   }
-  const recordSent = db
-    .prepare(
-      `UPDATE notification_deliveries SET state = 'sent', provider_message_id = ?, last_error = NULL, updated_at = ?
-       WHERE event_id = ? AND claim_id = ? AND state = 'sending'`,
-    )
-    .bind(providerMessageId, Date.now(), body.eventId, claimId);
+  const sentAt = Date.now();
+  const recordSent = () =>
+    db.batch([
+      db
+        .prepare(
+          `UPDATE notification_deliveries SET state = 'sent', provider_message_id = ?, last_error = NULL, updated_at = ?
+           WHERE event_id = ? AND claim_id = ? AND state = 'sending'`,
+        )
+        .bind(providerMessageId, sentAt, body.eventId, claimId),
+      mirrorOnInvite(db, body.eventId, sentAt),
+    ]);
   try {
-    await recordSent.run();
+    await recordSent();
   } catch {
     try {
       // Sent but not recorded: one more try before leaving it to the lease (see the crash window).
-      await recordSent.run();
+      await recordSent();
     } catch (error) {
       console.error(`${label}: sent, but the outcome could not be recorded:`, error);
     }
@@ -175,13 +181,34 @@ async function claim(
 
 /** Keeps the error; 'failed' ends the delivery, 'sending' releases our claim for the retry. */
 async function record(db: Db, eventId: string, claimId: string, state: "sending" | "failed", reason: string) {
-  await db
+  const now = Date.now();
+  await db.batch([
+    db
+      .prepare(
+        `UPDATE notification_deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ?
+         WHERE event_id = ? AND claim_id = ? AND state = 'sending'`,
+      )
+      .bind(state, reason, now, eventId, claimId),
+    mirrorOnInvite(db, eventId, now),
+  ]);
+}
+
+/**
+ * A consent-pending offer is an invite whose first email is this notification: its delivery state
+ * (sent, failed, attempts, last error) is copied onto the invite, where an admin reads it in the
+ * invite list, as for an email invite. A resend (token version 2 on) is the invite email's again.
+ */
+function mirrorOnInvite(db: Db, eventId: string, now: number): D1PreparedStatement {
+  return db
     .prepare(
-      `UPDATE notification_deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ?
-       WHERE event_id = ? AND claim_id = ? AND state = 'sending'`,
+      `UPDATE invites SET delivery_status = CASE d.state WHEN 'sending' THEN invites.delivery_status ELSE d.state END,
+              delivery_attempts = d.attempts, delivery_error = d.last_error,
+              delivery_sent_at = CASE d.state WHEN 'sent' THEN ? ELSE invites.delivery_sent_at END
+       FROM notification_deliveries d JOIN audit_events a ON a.id = d.event_id
+       WHERE d.event_id = ? AND a.action = 'invite.created' AND a.target_type = 'invite' AND invites.id = a.target_id
+         AND invites.source = 'owner_add' AND invites.token_version = 1`,
     )
-    .bind(state, reason, Date.now(), eventId, claimId)
-    .run();
+    .bind(now, eventId);
 }
 
 /** Every retry failed: the notification is marked failed with the last error, once. */
@@ -192,7 +219,7 @@ export async function recordNotificationDeadLetter(
 ): Promise<void> {
   const now = Date.now();
   try {
-    await db
+    const recordFailed = db
       .prepare(
         `INSERT INTO notification_deliveries (event_id, state, claim_id, lease_until, attempts, last_error, created_at, updated_at)
          VALUES (?, 'failed', '', 0, 0, 'Gave up: no attempt recorded', ?, ?)
@@ -201,8 +228,8 @@ export async function recordNotificationDeadLetter(
              || COALESCE(notification_deliveries.last_error, 'no error recorded')
            WHERE notification_deliveries.state = 'sending'`,
       )
-      .bind(body.eventId, now, now)
-      .run();
+      .bind(body.eventId, now, now);
+    await db.batch([recordFailed, mirrorOnInvite(db, body.eventId, now)]);
     console.error(`[email:dlq] notification ${body.eventId}: undeliverable after every retry, marked failed`);
     message.ack();
   } catch (error) {

@@ -1,17 +1,18 @@
 import { Webhook } from "svix";
 import type { Config } from "../core/config";
 import type { Db } from "../core/db";
-import { EVENT_COLUMNS, type EventRow, toEvent } from "../core/events/event";
+import { EVENT_COLUMNS, EVENTS_WITH_FACTS, type EventRow, toEvent } from "../core/events/event";
 import { eventMessageSchema } from "../core/events/messages";
 import { notificationRecipient, notifies } from "../core/events/notifications";
 import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
+import { prepare, sql } from "../core/sql";
 
 /**
  * Delivering one event, driven from its stored row (STYLE.md habit 14):
  *
  * 1. One round trip: claim the event (only while it is `pending` and nobody holds a live claim,
  *    counting the attempt) and read it.
- * 2. If its type notifies someone, hand the notification to EMAIL_QUEUE (once: `notified_at`).
+ * 2. If it notifies someone (core/events/notifications.ts), hand the notification to EMAIL_QUEUE (once: `notified_at`).
  * 3. POST it to EVENTS_WEBHOOK_URL, signed with the Standard Webhooks scheme by svix's signer.
  * 4. One round trip: record the outcome, guarded by our claim — sent (final), or the error and the
  *    next attempt, or failed after EVENT_MAX_ATTEMPTS deliveries of this message.
@@ -90,22 +91,21 @@ async function deliver(ctx: EventDeliveryContext, eventId: string, messageAttemp
   const url = config.EVENTS_WEBHOOK_URL;
   const now = Date.now();
   const claimId = crypto.randomUUID();
-  const read = db
-    .prepare(
-      `SELECT ${EVENT_COLUMNS}, e.claim_id, e.lease_until, e.notified_at
-       FROM events e JOIN audit_events a ON a.id = e.event_id WHERE e.event_id = ?`,
-    )
-    .bind(eventId);
+  const read = prepare(
+    db,
+    sql`SELECT ${EVENT_COLUMNS}, e.claim_id, e.lease_until, e.notified_at FROM ${EVENTS_WITH_FACTS}
+        WHERE e.event_id = ${eventId}`,
+  );
   const results = await db.batch(
     url === undefined
       ? [read]
       : [
-          db
-            .prepare(
-              `UPDATE events SET claim_id = ?, lease_until = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
-               WHERE event_id = ? AND status = 'pending' AND lease_until <= ?`,
-            )
-            .bind(claimId, now + CLAIM_LEASE_MS, now + CLAIM_LEASE_MS, now, eventId, now),
+          prepare(
+            db,
+            sql`UPDATE events SET claim_id = ${claimId}, lease_until = ${now + CLAIM_LEASE_MS},
+                       next_attempt_at = ${now + CLAIM_LEASE_MS}, attempts = attempts + 1, updated_at = ${now}
+                WHERE event_id = ${eventId} AND status = 'pending' AND lease_until <= ${now}`,
+          ),
           read,
         ],
   );
@@ -186,6 +186,7 @@ async function notify(ctx: EventDeliveryContext, row: ClaimedRow, now: number): 
     targetId: row.target_id,
     data: event.data,
   });
+  // Judged once: nobody to tell (e.g. a change the member made themselves) is recorded too.
   if (userId !== null) await ctx.emailQueue.send({ type: "notification", eventId: row.event_id, userId });
   return now;
 }

@@ -1,11 +1,14 @@
 import { z } from "zod";
+import { receivedInvites } from "../../core/invites/received";
 import { newUserAccessSql } from "../../core/platform/gate";
-import { invitationsLeft, QUOTA_USED_SQL } from "../../core/platform/quota";
+import { invitationsLeft, quotaUsedSql } from "../../core/platform/quota";
 import type { OrgRole, ProjectRole } from "../../core/roles";
-import type { UserEmailRow, UserRow } from "../../core/users";
+import { prepare, sql } from "../../core/sql";
+import type { UserEmailRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
 import { defineRoute, json } from "../route";
 import { organizationSchema, projectSchema } from "../schemas";
+import { receivedInviteSchema } from "./invite-schemas";
 
 const meSchema = z.object({
   user: z.object({
@@ -34,13 +37,12 @@ export const meRoutes = [
     handler: async ({ db, config, user, now }) => {
       const [userResult, emailResult, orgResult, projectResult] = await db.batch([
         // A user Roster has no row for yet shows the access they would get now.
-        db
-          .prepare(
-            `SELECT a.email, a.name, a.clerk_updated_at, a.referred_by,
-                    coalesce(a.access, ${newUserAccessSql(config, user.id)}) AS access, ${QUOTA_USED_SQL} AS used
-             FROM (SELECT ? AS id) u LEFT JOIN admins a ON a.id = u.id`,
-          )
-          .bind(user.id, now, user.id),
+        prepare(
+          db,
+          sql`SELECT a.name, a.referred_by, coalesce(a.access, ${newUserAccessSql(config, user.id)}) AS access,
+                     ${quotaUsedSql(user.id, now)} AS used
+              FROM (SELECT ${user.id} AS id) u LEFT JOIN admins a ON a.id = u.id`,
+        ),
         db
           .prepare(
             "SELECT email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, email",
@@ -62,16 +64,18 @@ export const meRoutes = [
           .bind(user.id),
       ]);
       const row = userResult?.results[0] as
-        | (Partial<UserRow> & { referred_by: string | null; access: string; used: number })
+        | { name: string | null; referred_by: string | null; access: string; used: number }
         | undefined;
       const emails = (emailResult?.results ?? []) as UserEmailRow[];
       const primary = emails.find((e) => e.is_primary === 1) ?? emails[0];
       return json(200, {
         user: {
           id: user.id,
-          // Until Clerk's user.created arrives the address is unknown: null, not the placeholder.
-          // A synced user with no address at all has none either (admins.email holds a placeholder).
-          email: row !== undefined && row.clerk_updated_at != null ? (primary?.email ?? null) : null,
+          // The caller's own primary address, verified or not (`emails` says which): for a legacy
+          // user Clerk has not synced yet, their legacy address, the only one user_emails has for
+          // them; null for a user known only from their token (no addresses yet). Others see
+          // only verified addresses (users.ts displayEmailSql).
+          email: primary?.email ?? null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
           access: row?.access ?? "waitlisted",
@@ -86,5 +90,17 @@ export const meRoutes = [
         ),
       });
     },
+  }),
+  defineRoute({
+    method: "get",
+    path: "/v1/me/invites",
+    summary: "Pending invites addressed to any verified address of the caller (the sign-in banner)",
+    tag: "Me",
+    auth: true,
+    waitlistAllowed: true,
+    responses: {
+      200: { description: "The caller's pending invites.", schema: z.object({ data: z.array(receivedInviteSchema) }) },
+    },
+    handler: async ({ db, now, user }) => json(200, { data: await receivedInvites(db, { userId: user.id, now }) }),
   }),
 ];

@@ -25,6 +25,7 @@ export const platformEventRoutes = [
     summary: "Outbound events in sequence order, with their delivery state (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     query: pageQuerySchema.extend({
       after: z.coerce.number().int().min(0).optional(),
       type: z.string().min(1).max(100).optional(),
@@ -40,6 +41,7 @@ export const platformEventRoutes = [
     summary: "Deliver an event again, whatever its delivery status (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     params: z.strictObject({ eventId: idSchema }),
     responses: { 202: { description: "Queued for delivery." } },
     errors: ["NOT_FOUND", "EVENTS_DISABLED"],

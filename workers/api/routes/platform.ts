@@ -14,6 +14,7 @@ export const platformRoutes = [
     summary: "The sign-up gate's figures (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     responses: {
       200: {
         description: "The mode, the cap and the counts.",
@@ -35,6 +36,7 @@ export const platformRoutes = [
     summary: "Waitlisted users, longest-waiting first (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     query: pageQuerySchema,
     responses: {
       200: {
@@ -58,6 +60,7 @@ export const platformRoutes = [
     summary: "Admit a waitlisted user, within the cap (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     params: z.strictObject({ userId: idSchema }),
     responses: {
       200: { description: "Admitted.", schema: z.object({ userId: z.string(), access: z.literal("active") }) },
@@ -72,6 +75,7 @@ export const platformRoutes = [
     summary: "Organizations without an owner (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     // Ownerless is the one listing operators need; the parameter names it (and may grow a false later).
     query: pageQuerySchema.extend({ ownerless: z.literal("true").default("true") }),
     responses: {
@@ -89,6 +93,7 @@ export const platformRoutes = [
     summary: "Give an ownerless organization its owner (operators only)",
     tag: "Platform",
     auth: true,
+    operatorOnly: true,
     params: z.strictObject({ orgId: idSchema }),
     body: z.strictObject({ userId: idSchema }),
     responses: { 200: { description: "The new owner.", schema: memberSchema } },

@@ -1,4 +1,5 @@
 import { iso } from "../db";
+import { sql } from "../sql";
 
 /**
  * An audit row as an outbound event (API.md's `Event`): the body POSTed to EVENTS_WEBHOOK_URL and
@@ -37,9 +38,12 @@ export interface EventRow {
   created_at: number;
 }
 
-/** The columns of an `EventRow`, for `FROM events e JOIN audit_events a ON a.id = e.event_id`. */
-export const EVENT_COLUMNS = `e.sequence, e.event_id, e.type, e.status, e.attempts, e.last_error,
+/** The columns of an `EventRow`, read `FROM ${EVENTS_WITH_FACTS}`. */
+export const EVENT_COLUMNS = sql`e.sequence, e.event_id, e.type, e.status, e.attempts, e.last_error,
   a.organization_id, a.actor_id, a.target_type, a.target_id, a.data, a.created_at`;
+
+/** An event's delivery state (`e`) beside the audit row it announces (`a`). */
+export const EVENTS_WITH_FACTS = sql`events e JOIN audit_events a ON a.id = e.event_id`;
 
 // The audit log names a membership's subject by the kind of membership; the event contract names
 // the user it is about (API.md: member events target {type: "user", id: userId}).

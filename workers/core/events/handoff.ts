@@ -1,7 +1,6 @@
-import type { Config } from "../config";
+import { type Config, getConfig } from "../config";
 import type { Db } from "../db";
 import { type EventMessage, enqueueEvents } from "./messages";
-import { notifies } from "./notifications";
 
 /**
  * The after-commit hand-off of a request's new events to the events queue (API.md "Events").
@@ -14,6 +13,10 @@ import { notifies } from "./notifications";
  * a failed send) stay `pending` and the sweep (workers/cron-expiry/sweep-events.ts) sends them.
  *
  * With no EVENTS_WEBHOOK_URL only events that notify someone by email are handed off.
+ *
+ * The cron jobs and the email consumer hook it the same way (`forEntry`), so the expiry job's
+ * `invite.expired` and a dead letter's `invite.delivery_failed` are handed off too, not left to
+ * the sweep.
  */
 export class EventHandoff {
   private readonly eventIds: string[] = [];
@@ -25,6 +28,26 @@ export class EventHandoff {
 
   static forRequest(env: Env, config: Config): EventHandoff {
     return new EventHandoff(env.EVENTS_QUEUE as Queue<EventMessage>, config.EVENTS_WEBHOOK_URL !== undefined);
+  }
+
+  /**
+   * For the Worker's other entries (the cron jobs, the email consumer), whose audit writes (expiry,
+   * delivery failures) go through the same `auditRowsStatement`. A configuration that does not
+   * parse only means nothing is collected beyond notifying events: the sweep sends the rest.
+   */
+  static forEntry(env: Env): EventHandoff {
+    let webhooksOn = false;
+    try {
+      webhooksOn = getConfig(env).EVENTS_WEBHOOK_URL !== undefined;
+    } catch {
+      // The entry reports its own configuration error.
+    }
+    return new EventHandoff(env.EVENTS_QUEUE as Queue<EventMessage>, webhooksOn);
+  }
+
+  /** The env with its DB collecting events, for an entry that reads `env.DB`. */
+  wrapEnv(env: Env): Env {
+    return { ...env, DB: this.wrap(env.DB) };
   }
 
   /** The ids collected so far (committed events this request wrote). */
@@ -39,7 +62,7 @@ export class EventHandoff {
     if (rows === undefined || rows.length === 0 || !("outbox_event_id" in (rows[0] ?? {}))) return;
     for (const row of rows) {
       const id = row.outbox_event_id;
-      if (typeof id === "string" && (this.webhooksOn || notifies(String(row.outbox_event_type)))) {
+      if (typeof id === "string" && (this.webhooksOn || row.outbox_may_notify === 1)) {
         this.eventIds.push(id);
       }
     }

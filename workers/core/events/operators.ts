@@ -3,9 +3,11 @@ import { all, type Db } from "../db";
 import { ApiError } from "../errors";
 import { decodeCursor, type Page, toPage } from "../pagination";
 import { requirePlatformAdmin } from "../platform-admins";
+import { prepare, sql } from "../sql";
 import {
   type DeliveryStatus,
   EVENT_COLUMNS,
+  EVENTS_WITH_FACTS,
   type EventRow,
   type EventWithDelivery,
   toEventWithDelivery,
@@ -38,21 +40,15 @@ export async function listEvents(
     });
   }
   const after = Math.max(query.after ?? 0, (cursor?.[0] as number | undefined) ?? 0);
+  const ofType = query.type === undefined ? sql`` : sql`AND e.type = ${query.type}`;
+  const ofStatus = query.delivery === undefined ? sql`` : sql`AND e.status = ${query.delivery}`;
   const rows = await all<EventRow>(
-    db
-      .prepare(
-        `SELECT ${EVENT_COLUMNS} FROM events e JOIN audit_events a ON a.id = e.event_id
-         WHERE e.sequence > ? AND (? IS NULL OR e.type = ?) AND (? IS NULL OR e.status = ?)
-         ORDER BY e.sequence LIMIT ?`,
-      )
-      .bind(
-        after,
-        query.type ?? null,
-        query.type ?? null,
-        query.delivery ?? null,
-        query.delivery ?? null,
-        query.limit + 1,
-      ),
+    prepare(
+      db,
+      sql`SELECT ${EVENT_COLUMNS} FROM ${EVENTS_WITH_FACTS}
+          WHERE e.sequence > ${after} ${ofType} ${ofStatus}
+          ORDER BY e.sequence LIMIT ${query.limit + 1}`,
+    ),
   );
   return toPage(rows, query.limit, (r) => [r.sequence, r.event_id], toEventWithDelivery);
 }
@@ -72,12 +68,11 @@ export async function redeliverEvent(
   if (config.EVENTS_WEBHOOK_URL === undefined) {
     throw new ApiError("EVENTS_DISABLED", "EVENTS_WEBHOOK_URL is not set: there is nowhere to deliver events to.");
   }
-  const updated = await db
-    .prepare(
-      `UPDATE events SET status = 'pending', next_attempt_at = ?, claim_id = NULL, lease_until = 0, updated_at = ?
-       WHERE event_id = ? RETURNING event_id AS outbox_event_id, type AS outbox_event_type`,
-    )
-    .bind(input.now, input.now, input.eventId)
-    .all();
+  const updated = await prepare(
+    db,
+    sql`UPDATE events SET status = 'pending', next_attempt_at = ${input.now}, claim_id = NULL, lease_until = 0,
+               updated_at = ${input.now}
+        WHERE event_id = ${input.eventId} RETURNING event_id AS outbox_event_id, type AS outbox_event_type`,
+  ).all();
   if (updated.results.length === 0) throw new ApiError("NOT_FOUND", "No such event.");
 }

@@ -1,9 +1,17 @@
-import { AUDIT_RETURNING } from "../audit";
+import { auditRowsStatement } from "../audit";
 import type { Config } from "../config";
 import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
-import { assertNotOver, type RateWindow, rateCounts, rateGuard, rateIncrementStatement } from "../rate-limit";
+import {
+  assertNotOver,
+  type RateWindow,
+  rateCountSql,
+  rateCounts,
+  rateGuard,
+  rateIncrementStatement,
+} from "../rate-limit";
+import { prepare, sql } from "../sql";
 import { sha256Hex } from "../tokens";
 import { admitStatements, gatedBatch } from "./gate";
 
@@ -28,53 +36,56 @@ export async function acceptPlatformInvitation(
   const hash = await sha256Hex(input.token);
   const nonce = crypto.randomUUID();
   const guard = rateGuard([rate]);
-  const mine = "EXISTS (SELECT 1 FROM platform_invitations p WHERE p.token_hash = ? AND p.accept_nonce = ?)";
+  const mine = sql`EXISTS (SELECT 1 FROM platform_invitations p WHERE p.token_hash = ${hash} AND p.accept_nonce = ${nonce})`;
   const results = await gatedBatch(db, [
     rateIncrementStatement(db, rate, 1),
-    db
-      .prepare(
-        `UPDATE platform_invitations SET status = 'accepted', accepted_by = ?, accepted_at = ?, updated_at = ?, accept_nonce = ?
-         WHERE token_hash = ? AND status = 'pending' AND expires_at > ?
-           AND EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.verified = 1
-                       AND ue.email = platform_invitations.email)
-           AND ${guard.sql}`,
-      )
-      .bind(userId, now, now, nonce, hash, now, userId, ...guard.params),
+    prepare(
+      db,
+      sql`UPDATE platform_invitations SET status = 'accepted', accepted_by = ${userId}, accepted_at = ${now},
+            updated_at = ${now}, accept_nonce = ${nonce}
+          WHERE token_hash = ${hash} AND status = 'pending' AND expires_at > ${now}
+            AND EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ${userId} AND ue.verified = 1
+                        AND ue.email = platform_invitations.email)
+            AND ${guard}`,
+    ),
     ...admitStatements(db, config, {
       userId,
       now,
       actorId: userId,
       via: "platform_invitation",
-      when: { sql: mine, params: [hash, nonce] },
+      when: mine,
     }),
-    db
-      .prepare(
-        `UPDATE admins SET referred_by = (SELECT p.invited_by FROM platform_invitations p WHERE p.token_hash = ?)
-         WHERE id = ? AND referred_by IS NULL AND ${mine}`,
-      )
-      .bind(hash, userId, hash, nonce),
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT ?, NULL, ?, 'platform_invitation.accepted', 'platform_invitation', p.id,
-                json_object('invitationId', p.id, 'userId', a.id, 'invitedBy', p.invited_by,
-                            'referredBy', a.referred_by, 'source', p.source), ?
-         FROM platform_invitations p JOIN admins a ON a.id = ?
-         WHERE p.token_hash = ? AND p.accept_nonce = ? ${AUDIT_RETURNING}`,
-      )
-      .bind(newId("auditEvent"), userId, now, userId, hash, nonce),
-    db
-      .prepare(
-        `SELECT p.id, p.status, p.expires_at, coalesce(p.accept_nonce = x.nonce, 0) AS mine,
-                EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.email = p.email AND ue.verified = 1) AS verified_match,
-                EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ? AND ue.email = p.email) AS any_match,
-                a.access, a.referred_by,
-                (SELECT count FROM rate_limits WHERE key = ? AND window_start = ?) AS rate_count
-         FROM (SELECT ? AS nonce) x
-         LEFT JOIN platform_invitations p ON p.token_hash = ?
-         LEFT JOIN admins a ON a.id = ?`,
-      )
-      .bind(userId, userId, rate.key, rate.windowStart, nonce, hash, userId),
+    prepare(
+      db,
+      sql`UPDATE admins SET referred_by = (SELECT p.invited_by FROM platform_invitations p WHERE p.token_hash = ${hash})
+          WHERE id = ${userId} AND referred_by IS NULL AND ${mine}`,
+    ),
+    auditRowsStatement(db, [
+      {
+        action: "platform_invitation.accepted",
+        targetType: "platform_invitation",
+        id: newId("auditEvent"),
+        organizationId: null,
+        actorId: userId,
+        targetId: sql`p.id`,
+        data: sql`json_object('invitationId', p.id, 'userId', a.id, 'invitedBy', p.invited_by,
+                              'referredBy', a.referred_by, 'source', p.source)`,
+        at: now,
+        from: sql`FROM platform_invitations p JOIN admins a ON a.id = ${userId}
+                  WHERE p.token_hash = ${hash} AND p.accept_nonce = ${nonce}`,
+      },
+    ]),
+    prepare(
+      db,
+      sql`SELECT p.id, p.status, p.expires_at, coalesce(p.accept_nonce = x.nonce, 0) AS mine,
+                 EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ${userId} AND ue.email = p.email AND ue.verified = 1) AS verified_match,
+                 EXISTS (SELECT 1 FROM user_emails ue WHERE ue.user_id = ${userId} AND ue.email = p.email) AS any_match,
+                 a.access, a.referred_by,
+                 ${rateCountSql(rate.key, rate.windowStart)} AS rate_count
+          FROM (SELECT ${nonce} AS nonce) x
+          LEFT JOIN platform_invitations p ON p.token_hash = ${hash}
+          LEFT JOIN admins a ON a.id = ${userId}`,
+    ),
   ]);
   const view = results.at(-1)?.results[0] as
     | {

@@ -1,14 +1,15 @@
-import { AUDIT_RETURNING } from "../audit";
+import { auditRowsStatement } from "../audit";
 import type { Config } from "../config";
 import { days } from "../config";
 import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
 import { isPlatformAdmin } from "../platform-admins";
-import { fixedWindow, HOUR_MS, rateLimited } from "../rate-limit";
+import { fixedWindow, HOUR_MS, rateCountSql, rateLimited } from "../rate-limit";
+import { prepare, sql } from "../sql";
 import { generateToken, sha256Hex } from "../tokens";
 import { enqueuePlatformEmails, type PlatformQueue } from "./enqueue";
-import { QUOTA_USED_SQL } from "./quota";
+import { quotaUsedSql } from "./quota";
 import {
   PLATFORM_INVITATION_COLUMNS,
   type PlatformInvitation,
@@ -25,15 +26,13 @@ export interface PlatformCreateResult {
 const QUOTA_MARK = "roster-invite-quota-exceeded";
 const RATE_MARK = "roster-platform-invite-rate";
 
-/** SQL over `j`: the request's addresses that would become new invitations. */
-const NEW_ADDRESSES = (pending: string, user: string) =>
-  `(SELECT count(*) FROM json_each(?) j WHERE NOT ${pending} AND NOT ${user})`;
-
 /** SQL over `j` (json_each of addresses): the address is a verified address of an active user. */
-const ALREADY_USER_SQL = `EXISTS (SELECT 1 FROM user_emails ue JOIN admins a ON a.id = ue.user_id
+const ALREADY_USER_SQL = sql`EXISTS (SELECT 1 FROM user_emails ue JOIN admins a ON a.id = ue.user_id
   WHERE ue.email = j.value ->> 'email' AND ue.verified = 1 AND a.access = 'active')`;
-const ALREADY_PENDING_SQL = `EXISTS (SELECT 1 FROM platform_invitations x
-  WHERE x.email = j.value ->> 'email' AND x.status = 'pending' AND x.expires_at > ?)`;
+
+/** SQL over `j`: the address has a pending, unexpired invitation. */
+const alreadyPendingSql = (now: number) => sql`EXISTS (SELECT 1 FROM platform_invitations x
+  WHERE x.email = j.value ->> 'email' AND x.status = 'pending' AND x.expires_at > ${now})`;
 
 /**
  * `POST /v1/platform/invitations`: one batch, one round trip. Addresses are canonical and
@@ -74,66 +73,70 @@ export async function createPlatformInvitations(
     }),
   );
   const items = JSON.stringify(fresh.map(({ email, id, hash, eventId }) => ({ email, id, hash, eventId })));
-  const ours = "p.id IN (SELECT j.value ->> 'id' FROM json_each(?1) j)";
+  const isNew = sql`NOT ${alreadyPendingSql(now)} AND NOT ${ALREADY_USER_SQL}`;
+  // The request's addresses that would become new invitations.
+  const newAddresses = sql`(SELECT count(*) FROM json_each(${items}) j WHERE ${isNew})`;
   const statements = [
-    db
-      .prepare(
-        `UPDATE platform_invitations SET status = 'expired', updated_at = ?
-         WHERE status = 'pending' AND expires_at <= ? AND email IN (SELECT j.value ->> 'email' FROM json_each(?) j)`,
-      )
-      .bind(now, now, items),
+    prepare(
+      db,
+      sql`UPDATE platform_invitations SET status = 'expired', updated_at = ${now}
+          WHERE status = 'pending' AND expires_at <= ${now}
+            AND email IN (SELECT j.value ->> 'email' FROM json_each(${items}) j)`,
+    ),
     // Emails sent per inviter per hour (RATE_LIMIT_INVITES_PER_HOUR, as for invites): the guard
     // fails the batch (429) before anything is written; the counter grows by what was created.
-    db
-      .prepare(
-        `SELECT json_extract('{}', '${RATE_MARK} ' || n) AS gate FROM (SELECT ${NEW_ADDRESSES(ALREADY_PENDING_SQL, ALREADY_USER_SQL)} AS n)
-         WHERE n > 0 AND n + coalesce((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) > ?`,
-      )
-      .bind(items, now, rate.key, rate.windowStart, rate.limit),
+    prepare(
+      db,
+      sql`SELECT json_extract('{}', ${sql.raw(`'${RATE_MARK} '`)} || n) AS gate FROM (SELECT ${newAddresses} AS n)
+          WHERE n > 0 AND n + ${rateCountSql(rate.key, rate.windowStart)} > ${rate.limit}`,
+    ),
     ...(operator
       ? []
       : [
-          db
-            .prepare(
-              `SELECT json_extract('{}', '${QUOTA_MARK} ' || n) AS gate FROM (
-                 SELECT count(*) AS n FROM json_each(?) j WHERE NOT ${ALREADY_PENDING_SQL} AND NOT ${ALREADY_USER_SQL})
-               WHERE n > 0 AND n + ${QUOTA_USED_SQL} > ?`,
-            )
-            .bind(items, now, userId, now, config.PLATFORM_INVITES_PER_USER),
+          prepare(
+            db,
+            sql`SELECT json_extract('{}', ${sql.raw(`'${QUOTA_MARK} '`)} || n) AS gate FROM (SELECT ${newAddresses} AS n)
+                WHERE n > 0 AND n + ${quotaUsedSql(userId, now)} > ${config.PLATFORM_INVITES_PER_USER}`,
+          ),
         ]),
-    db
-      .prepare(
-        `INSERT INTO platform_invitations (id, email, token_hash, invited_by, source, status, expires_at, created_at, updated_at)
-         SELECT j.value ->> 'id', j.value ->> 'email', j.value ->> 'hash', ?, ?, 'pending', ?, ?, ?
-         FROM json_each(?) j WHERE NOT ${ALREADY_PENDING_SQL} AND NOT ${ALREADY_USER_SQL}
-         ON CONFLICT DO NOTHING`,
-      )
-      .bind(userId, operator ? "operator" : "referral", expiresAt, now, now, items, now),
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT j.value ->> 'eventId', NULL, ?2, 'platform_invitation.created', 'platform_invitation', p.id,
-                json_object('email', p.email, 'source', p.source), ?3
-         FROM json_each(?1) j JOIN platform_invitations p ON p.id = j.value ->> 'id' ${AUDIT_RETURNING}`,
-      )
-      .bind(items, userId, now),
-    db
-      .prepare(
-        `INSERT INTO rate_limits (key, window_start, count)
-         SELECT ?, ?, count(*) FROM json_each(?) j JOIN platform_invitations p ON p.id = j.value ->> 'id' WHERE true
-         ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
-      )
-      .bind(rate.key, rate.windowStart, items),
-    db
-      .prepare(
-        `SELECT j.value ->> 'email' AS requested, ${ours.replace("?1", "?")} AS ours,
-                (${ALREADY_USER_SQL}) AS user_exists, ${PLATFORM_INVITATION_COLUMNS}
-         FROM json_each(?) j
-         LEFT JOIN platform_invitations p ON p.email = j.value ->> 'email' AND p.status = 'pending'
-         LEFT JOIN admins inviter ON inviter.id = p.invited_by
-         ORDER BY j.key`,
-      )
-      .bind(items, items),
+    prepare(
+      db,
+      sql`INSERT INTO platform_invitations (id, email, token_hash, invited_by, source, status, expires_at, created_at, updated_at)
+          SELECT j.value ->> 'id', j.value ->> 'email', j.value ->> 'hash', ${userId}, ${operator ? "operator" : "referral"},
+                 'pending', ${expiresAt}, ${now}, ${now}
+          FROM json_each(${items}) j WHERE ${isNew}
+          ON CONFLICT DO NOTHING`,
+    ),
+    auditRowsStatement(db, [
+      {
+        action: "platform_invitation.created",
+        targetType: "platform_invitation",
+        id: sql`j.value ->> 'eventId'`,
+        organizationId: null,
+        actorId: userId,
+        targetId: sql`p.id`,
+        data: sql`json_object('email', p.email, 'source', p.source)`,
+        at: now,
+        from: sql`FROM json_each(${items}) j JOIN platform_invitations p ON p.id = j.value ->> 'id'`,
+      },
+    ]),
+    prepare(
+      db,
+      sql`INSERT INTO rate_limits (key, window_start, count)
+          SELECT ${rate.key}, ${rate.windowStart}, count(*)
+          FROM json_each(${items}) j JOIN platform_invitations p ON p.id = j.value ->> 'id' WHERE true
+          ON CONFLICT (key, window_start) DO UPDATE SET count = count + excluded.count`,
+    ),
+    prepare(
+      db,
+      sql`SELECT j.value ->> 'email' AS requested,
+                 p.id IN (SELECT o.value ->> 'id' FROM json_each(${items}) o) AS ours,
+                 (${ALREADY_USER_SQL}) AS user_exists, ${PLATFORM_INVITATION_COLUMNS}
+          FROM json_each(${items}) j
+          LEFT JOIN platform_invitations p ON p.email = j.value ->> 'email' AND p.status = 'pending'
+          LEFT JOIN admins inviter ON inviter.id = p.invited_by
+          ORDER BY j.key`,
+    ),
   ];
   let results: D1Result[];
   try {

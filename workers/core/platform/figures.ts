@@ -2,6 +2,8 @@ import type { Config } from "../config";
 import { type Db, iso } from "../db";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "../pagination";
 import { requirePlatformAdmin } from "../platform-admins";
+import { prepare, sql } from "../sql";
+import { displayEmailSql } from "../users";
 
 export interface PlatformFigures {
   signupMode: "open" | "invite_only";
@@ -14,14 +16,12 @@ export interface PlatformFigures {
 /** The gate's figures for operators (`GET /v1/platform`): one statement. */
 export async function platformFigures(db: Db, config: Config, userId: string, now: number): Promise<PlatformFigures> {
   requirePlatformAdmin(config, userId);
-  const row = await db
-    .prepare(
-      `SELECT (SELECT count(*) FROM admins WHERE access = 'active') AS active,
+  const row = await prepare(
+    db,
+    sql`SELECT (SELECT count(*) FROM admins WHERE access = 'active') AS active,
               (SELECT count(*) FROM admins WHERE access = 'waitlisted') AS waitlisted,
-              (SELECT count(*) FROM platform_invitations WHERE status = 'pending' AND expires_at > ?) AS pending`,
-    )
-    .bind(now)
-    .first<{ active: number; waitlisted: number; pending: number }>();
+            (SELECT count(*) FROM platform_invitations WHERE status = 'pending' AND expires_at > ${now}) AS pending`,
+  ).first<{ active: number; waitlisted: number; pending: number }>();
   return {
     signupMode: config.SIGNUP_MODE,
     cap: config.SIGNUP_CAP,
@@ -48,16 +48,12 @@ export async function listWaitlist(
   requirePlatformAdmin(config, userId);
   const after = afterNumericCursor(page.cursor, "a.created_at", "a.id");
   const rows = (
-    await db
-      .prepare(
-        `SELECT a.id, a.name, a.created_at,
-                (SELECT email FROM user_emails ue WHERE ue.user_id = a.id AND ue.verified = 1
-                 ORDER BY ue.is_primary DESC, ue.email LIMIT 1) AS email
-         FROM admins a WHERE a.access = 'waitlisted' AND ${after.sql}
-         ORDER BY a.created_at, a.id LIMIT ?`,
-      )
-      .bind(...after.params, page.limit + 1)
-      .all<{ id: string; name: string | null; created_at: number; email: string | null }>()
+    await prepare(
+      db,
+      sql`SELECT a.id, a.name, a.created_at, ${displayEmailSql("a")} AS email
+          FROM admins a WHERE a.access = 'waitlisted' AND ${after}
+          ORDER BY a.created_at, a.id LIMIT ${page.limit + 1}`,
+    ).all<{ id: string; name: string | null; created_at: number; email: string | null }>()
   ).results;
   return toPage(
     rows,

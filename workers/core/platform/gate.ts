@@ -1,9 +1,10 @@
-import { AUDIT_RETURNING } from "../audit";
+import { auditRowsStatement } from "../audit";
 import type { Config } from "../config";
 import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
 import { isPlatformAdmin } from "../platform-admins";
+import { prepare, type SQL, sql } from "../sql";
 
 /**
  * The sign-up gate's SQL, in one place (API.md "Platform: the sign-up gate"). Everything that
@@ -25,18 +26,17 @@ const NOT_ADMITTED_MARK = "roster-not-admitted";
 const CAP_MARK = "roster-signup-cap-reached";
 
 /** SQL: the number of active users is below the cap (always true without a cap). */
-export function seatLeftSql(config: Config): string {
-  // The cap is a validated integer from configuration, never request input.
+export function seatLeftSql(config: Config): SQL {
   return config.SIGNUP_CAP === null
-    ? "1"
-    : `(SELECT count(*) FROM admins WHERE access = 'active') < ${config.SIGNUP_CAP}`;
+    ? sql`1`
+    : sql`(SELECT count(*) FROM admins WHERE access = 'active') < ${config.SIGNUP_CAP}`;
 }
 
 /** SQL expression: the access of a user inserted now. Operators are always active. */
-export function newUserAccessSql(config: Config, userId: string): string {
-  if (isPlatformAdmin(config, userId)) return "'active'";
-  if (config.SIGNUP_MODE === "invite_only") return "'waitlisted'";
-  return `CASE WHEN ${seatLeftSql(config)} THEN 'active' ELSE 'waitlisted' END`;
+export function newUserAccessSql(config: Config, userId: string): SQL {
+  if (isPlatformAdmin(config, userId)) return sql`'active'`;
+  if (config.SIGNUP_MODE === "invite_only") return sql`'waitlisted'`;
+  return sql`CASE WHEN ${seatLeftSql(config)} THEN 'active' ELSE 'waitlisted' END`;
 }
 
 /**
@@ -44,60 +44,64 @@ export function newUserAccessSql(config: Config, userId: string): string {
  * has not arrived) is judged as a new user would be.
  */
 export function gateStatement(db: Db, config: Config, userId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT json_extract('{}', '${NOT_ADMITTED_MARK} ' || u.id) AS gate
-       FROM (SELECT ? AS id) u LEFT JOIN admins a ON a.id = u.id
-       WHERE coalesce(a.access, ${newUserAccessSql(config, userId)}) <> 'active'`,
-    )
-    .bind(userId);
+  return prepare(
+    db,
+    sql`SELECT json_extract('{}', ${sql.raw(`'${NOT_ADMITTED_MARK} '`)} || u.id) AS gate
+        FROM (SELECT ${userId} AS id) u LEFT JOIN admins a ON a.id = u.id
+        WHERE coalesce(a.access, ${newUserAccessSql(config, userId)}) <> 'active'`,
+  );
 }
 
 export interface AdmissionInput {
-  userId: string;
+  /** The user admitted: an id, or an SQL expression naming them (e.g. an approved join request's requester). */
+  userId: SQL | string;
   now: number;
   /** Who admits: the operator, else the user themselves (accepting an invitation). */
   actorId: string;
   /** How: `invite`, `platform_invitation`, `operator`, `join_request`. */
-  via: string;
+  via: "invite" | "platform_invitation" | "operator" | "join_request";
   /**
    * Admit only when this SQL condition holds when the batch runs, e.g. "the invite this request
    * accepted" — so a refused accept neither admits nor hits the cap.
    */
-  when?: { sql: string; params: unknown[] };
+  when?: SQL;
 }
 
 /**
  * Admission as statements for the caller's batch (the hook for every path that admits): when the
  * user is waitlisted and `when` holds, the first fails the batch if no seat is left (409
- * SIGNUP_CAP_REACHED through `gateError`: nothing else in the batch happens); the second makes
- * them active; the third records `user.admitted` (a platform event: no organization). D1 runs a
+ * SIGNUP_CAP_REACHED through `gateError`: nothing else in the batch happens); the second records
+ * `user.admitted` (a platform event: no organization); the third makes them active. D1 runs a
  * batch as one transaction, one at a time, so the count the guard reads is the count the UPDATE
  * changes: the cap is exact under any concurrency. An active user is left as is.
  */
 export function admitStatements(db: Db, config: Config, input: AdmissionInput): D1PreparedStatement[] {
-  const when = input.when ?? { sql: "1", params: [] };
-  const waitlisted = "SELECT 1 FROM admins WHERE id = ? AND access = 'waitlisted'";
+  const when = input.when ?? sql`1`;
+  const waitlisted = sql`SELECT 1 FROM admins WHERE id = ${input.userId} AND access = 'waitlisted'`;
   return [
-    db
-      .prepare(
-        `SELECT json_extract('{}', '${CAP_MARK} ' || a.id) AS gate FROM admins a
-         WHERE a.id = ? AND a.access = 'waitlisted' AND NOT (${seatLeftSql(config)}) AND ${when.sql}`,
-      )
-      .bind(input.userId, ...when.params),
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT ?, NULL, ?, 'user.admitted', 'user', ?, json_object('via', ?), ?
-         WHERE EXISTS (${waitlisted}) AND ${when.sql} ${AUDIT_RETURNING}`,
-      )
-      .bind(newId("auditEvent"), input.actorId, input.userId, input.via, input.now, input.userId, ...when.params),
-    db
-      .prepare(
-        `UPDATE admins SET access = 'active', admitted_at = ?, updated_at = ?
-         WHERE id = ? AND access = 'waitlisted' AND ${when.sql}`,
-      )
-      .bind(input.now, input.now, input.userId, ...when.params),
+    prepare(
+      db,
+      sql`SELECT json_extract('{}', ${sql.raw(`'${CAP_MARK} '`)} || a.id) AS gate FROM admins a
+          WHERE a.id = ${input.userId} AND a.access = 'waitlisted' AND NOT (${seatLeftSql(config)}) AND ${when}`,
+    ),
+    auditRowsStatement(db, [
+      {
+        action: "user.admitted",
+        targetType: "user",
+        id: newId("auditEvent"),
+        organizationId: null,
+        actorId: input.actorId,
+        targetId: input.userId,
+        data: JSON.stringify({ via: input.via }),
+        at: input.now,
+        from: sql`WHERE EXISTS (${waitlisted}) AND ${when}`,
+      },
+    ]),
+    prepare(
+      db,
+      sql`UPDATE admins SET access = 'active', admitted_at = ${input.now}, updated_at = ${input.now}
+          WHERE id = ${input.userId} AND access = 'waitlisted' AND ${when}`,
+    ),
   ];
 }
 

@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { decodeCursor, type Page, type PageQuery, toPage } from "../pagination";
 import { isPlatformAdmin } from "../platform-admins";
+import { prepare, type SQL, sql } from "../sql";
 import {
   PLATFORM_INVITATION_COLUMNS,
   PLATFORM_INVITATION_FROM,
@@ -13,11 +14,10 @@ import {
 } from "./views";
 
 /** SQL over `p` for a status as the contract reads it: `pending` is unexpired; `expired` includes pending past expiry. */
-function statusSql(status: PlatformInvitationStatus): { sql: string; params: unknown[] } {
-  if (status === "pending") return { sql: "p.status = 'pending' AND p.expires_at > ?", params: ["now"] };
-  if (status === "expired")
-    return { sql: "(p.status = 'expired' OR (p.status = 'pending' AND p.expires_at <= ?))", params: ["now"] };
-  return { sql: "p.status = ?", params: [status] };
+function statusSql(status: PlatformInvitationStatus, now: number): SQL {
+  if (status === "pending") return sql`p.status = 'pending' AND p.expires_at > ${now}`;
+  if (status === "expired") return sql`(p.status = 'expired' OR (p.status = 'pending' AND p.expires_at <= ${now}))`;
+  return sql`p.status = ${status}`;
 }
 
 /**
@@ -30,7 +30,7 @@ export async function listPlatformInvitations(
   input: { userId: string; status: PlatformInvitationStatus; page: PageQuery; now: number },
 ): Promise<Page<PlatformInvitation>> {
   const { userId, page, now } = input;
-  const status = statusSql(input.status);
+  const status = statusSql(input.status, now);
   const cursor = decodeCursor(page.cursor);
   if (cursor !== null && typeof cursor[0] !== "number") {
     throw new ApiError("VALIDATION_FAILED", "The cursor is not valid.", {
@@ -39,26 +39,16 @@ export async function listPlatformInvitations(
   }
   const before =
     cursor === null
-      ? { sql: "1", params: [] }
-      : {
-          sql: "(p.created_at < ? OR (p.created_at = ? AND p.id < ?))",
-          params: [cursor[0], cursor[0], cursor[1]],
-        };
-  const operator = isPlatformAdmin(config, userId);
+      ? sql`1`
+      : sql`(p.created_at < ${cursor[0] as number} OR (p.created_at = ${cursor[0] as number} AND p.id < ${String(cursor[1])}))`;
+  const mine = isPlatformAdmin(config, userId) ? sql`1` : sql`p.invited_by = ${userId}`;
   const rows = (
-    await db
-      .prepare(
-        `SELECT ${PLATFORM_INVITATION_COLUMNS} FROM ${PLATFORM_INVITATION_FROM}
-         WHERE ${operator ? "1" : "p.invited_by = ?"} AND ${status.sql} AND ${before.sql}
-         ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
-      )
-      .bind(
-        ...(operator ? [] : [userId]),
-        ...status.params.map((p) => (p === "now" ? now : p)),
-        ...before.params,
-        page.limit + 1,
-      )
-      .all<PlatformInvitationRow>()
+    await prepare(
+      db,
+      sql`SELECT ${PLATFORM_INVITATION_COLUMNS} FROM ${PLATFORM_INVITATION_FROM}
+          WHERE ${mine} AND ${status} AND ${before}
+          ORDER BY p.created_at DESC, p.id DESC LIMIT ${page.limit + 1}`,
+    ).all<PlatformInvitationRow>()
   ).results;
   return toPage(
     rows,

@@ -1,10 +1,11 @@
-import { AUDIT_RETURNING } from "../audit";
+import { auditRowsStatement } from "../audit";
 import { type Config, days } from "../config";
 import { changes, type Db } from "../db";
 import { ApiError } from "../errors";
 import { newId } from "../ids";
 import { isPlatformAdmin } from "../platform-admins";
-import { fixedWindow, HOUR_MS, rateCountStatement, rateCounts, rateLimited } from "../rate-limit";
+import { fixedWindow, HOUR_MS, rateCountSql, rateCountStatement, rateCounts, rateLimited } from "../rate-limit";
+import { prepare, sql } from "../sql";
 import { generateToken, sha256Hex } from "../tokens";
 import { enqueuePlatformEmails, type PlatformQueue } from "./enqueue";
 import {
@@ -18,12 +19,11 @@ import {
 
 /** The invitation as its inviter or an operator sees it, else 404: the read both transitions end with. */
 function readVisible(db: Db, config: Config, userId: string, id: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT ${PLATFORM_INVITATION_COLUMNS}, p.token_version FROM ${PLATFORM_INVITATION_FROM}
-       WHERE p.id = ? AND ${visibleSql(isPlatformAdmin(config, userId))}`,
-    )
-    .bind(id, userId);
+  return prepare(
+    db,
+    sql`SELECT ${PLATFORM_INVITATION_COLUMNS}, p.token_version FROM ${PLATFORM_INVITATION_FROM}
+        WHERE p.id = ${id} AND ${visibleSql(isPlatformAdmin(config, userId), userId)}`,
+  );
 }
 
 /**
@@ -44,25 +44,23 @@ export async function resendPlatformInvitation(
   // A resend is an email sent: it counts in the inviter's hourly window, as for invites.
   const rate = fixedWindow(`platform-invite:user:${userId}`, config.RATE_LIMIT_INVITES_PER_HOUR, HOUR_MS, now);
   // Checked before the increment below: room for one more.
-  const guard = {
-    sql: "COALESCE((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) < ?",
-    params: [rate.key, rate.windowStart, rate.limit],
-  };
+  const guard = sql`${rateCountSql(rate.key, rate.windowStart)} < ${rate.limit}`;
   const [update, , read, count] = await db.batch([
-    db
-      .prepare(
-        `UPDATE platform_invitations AS p SET token_hash = ?, token_version = token_version + 1, expires_at = ?,
-           updated_at = ?, delivery_status = 'queued', delivery_attempts = 0, delivery_error = NULL, delivery_sent_at = NULL
-         WHERE p.id = ? AND p.status = 'pending' AND ${visibleSql(isPlatformAdmin(config, userId))} AND ${guard.sql}`,
-      )
-      .bind(hash, now + days(config.INVITE_TTL_DAYS), now, id, userId, ...guard.params),
-    db
-      .prepare(
-        `INSERT INTO rate_limits (key, window_start, count)
-         SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM platform_invitations WHERE id = ? AND token_hash = ?)
-         ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1`,
-      )
-      .bind(rate.key, rate.windowStart, id, hash),
+    prepare(
+      db,
+      sql`UPDATE platform_invitations AS p SET token_hash = ${hash}, token_version = token_version + 1,
+            expires_at = ${now + days(config.INVITE_TTL_DAYS)}, updated_at = ${now}, delivery_status = 'queued',
+            delivery_attempts = 0, delivery_error = NULL, delivery_sent_at = NULL
+          WHERE p.id = ${id} AND p.status = 'pending' AND ${visibleSql(isPlatformAdmin(config, userId), userId)}
+            AND ${guard}`,
+    ),
+    prepare(
+      db,
+      sql`INSERT INTO rate_limits (key, window_start, count)
+          SELECT ${rate.key}, ${rate.windowStart}, 1
+          WHERE EXISTS (SELECT 1 FROM platform_invitations WHERE id = ${id} AND token_hash = ${hash})
+          ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1`,
+    ),
     readVisible(db, config, userId, id),
     rateCountStatement(db, [rate]),
   ]);
@@ -92,21 +90,26 @@ export async function revokePlatformInvitation(
   input: { userId: string; id: string; now: number },
 ): Promise<void> {
   const { userId, id, now } = input;
-  const visible = visibleSql(isPlatformAdmin(config, userId));
+  const visible = visibleSql(isPlatformAdmin(config, userId), userId);
   const [audit, , read] = await db.batch([
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT ?, NULL, ?, 'platform_invitation.revoked', 'platform_invitation', p.id, json_object('email', p.email), ?
-         FROM platform_invitations p WHERE p.id = ? AND p.status = 'pending' AND ${visible} ${AUDIT_RETURNING}`,
-      )
-      .bind(newId("auditEvent"), userId, now, id, userId),
-    db
-      .prepare(
-        `UPDATE platform_invitations AS p SET status = 'revoked', updated_at = ?
-         WHERE p.id = ? AND p.status = 'pending' AND ${visible}`,
-      )
-      .bind(now, id, userId),
+    auditRowsStatement(db, [
+      {
+        action: "platform_invitation.revoked",
+        targetType: "platform_invitation",
+        id: newId("auditEvent"),
+        organizationId: null,
+        actorId: userId,
+        targetId: sql`p.id`,
+        data: sql`json_object('email', p.email)`,
+        at: now,
+        from: sql`FROM platform_invitations p WHERE p.id = ${id} AND p.status = 'pending' AND ${visible}`,
+      },
+    ]),
+    prepare(
+      db,
+      sql`UPDATE platform_invitations AS p SET status = 'revoked', updated_at = ${now}
+          WHERE p.id = ${id} AND p.status = 'pending' AND ${visible}`,
+    ),
     readVisible(db, config, userId, id),
   ]);
   const row = read?.results[0] as PlatformInvitationRow | undefined;

@@ -1,4 +1,4 @@
-import { AUDIT_RETURNING } from "../audit";
+import { auditRowsStatement } from "../audit";
 import type { Config } from "../config";
 import { changes, type Db } from "../db";
 import { ApiError } from "../errors";
@@ -6,6 +6,8 @@ import { newId } from "../ids";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "../pagination";
 import { requirePlatformAdmin } from "../platform-admins";
 import type { OrgRole } from "../roles";
+import { prepare, sql } from "../sql";
+import { displayEmailSql } from "../users";
 import {
   type Member,
   type MemberRow,
@@ -16,8 +18,7 @@ import {
 } from "../views";
 
 /** SQL: the organization `o` has no owner (e.g. a legacy organization no admin pointed at). */
-const OWNERLESS_SQL =
-  "NOT EXISTS (SELECT 1 FROM organization_users ow WHERE ow.organization_id = o.id AND ow.role = 'owner')";
+const OWNERLESS_SQL = sql`NOT EXISTS (SELECT 1 FROM organization_users ow WHERE ow.organization_id = o.id AND ow.role = 'owner')`;
 
 export type OwnerlessOrganization = Omit<Organization, "role"> & { role: null };
 
@@ -31,13 +32,11 @@ export async function listOwnerless(
   requirePlatformAdmin(config, userId);
   const after = afterNumericCursor(page.cursor, "o.created_at", "o.id");
   const rows = (
-    await db
-      .prepare(
-        `SELECT o.id, o.name, o.slug, o.created_at, o.max_members FROM organizations o
-         WHERE ${OWNERLESS_SQL} AND ${after.sql} ORDER BY o.created_at, o.id LIMIT ?`,
-      )
-      .bind(...after.params, page.limit + 1)
-      .all<OrganizationRow>()
+    await prepare(
+      db,
+      sql`SELECT o.id, o.name, o.slug, o.created_at, o.max_members FROM organizations o
+          WHERE ${OWNERLESS_SQL} AND ${after} ORDER BY o.created_at, o.id LIMIT ${page.limit + 1}`,
+    ).all<OrganizationRow>()
   ).results;
   return toPage(
     rows,
@@ -59,38 +58,49 @@ export async function assignOwner(
 ): Promise<Member> {
   requirePlatformAdmin(config, input.operatorId);
   const { orgId, userId, now } = input;
+  const candidate = sql`FROM organizations o JOIN admins a ON a.id = ${userId}
+    LEFT JOIN organization_users m ON m.organization_id = o.id AND m.user_id = a.id
+    WHERE o.id = ${orgId} AND ${OWNERLESS_SQL}`;
+  const audit = {
+    targetType: "member",
+    actorId: input.operatorId,
+    targetId: userId,
+    organizationId: sql`o.id`,
+    at: now,
+  } as const;
   const results = await db.batch([
-    db
-      .prepare(
-        `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-         SELECT ?, o.id, ?, CASE WHEN m.user_id IS NULL THEN 'member.added' ELSE 'member.role_changed' END, 'member', ?,
-                CASE WHEN m.user_id IS NULL THEN json_object('role', 'owner', 'via', 'platform_operator')
-                     ELSE json_object('from', m.role, 'to', 'owner', 'via', 'platform_operator') END, ?
-         FROM organizations o JOIN admins a ON a.id = ?
-         LEFT JOIN organization_users m ON m.organization_id = o.id AND m.user_id = a.id
-         WHERE o.id = ? AND ${OWNERLESS_SQL} ${AUDIT_RETURNING}`,
-      )
-      .bind(newId("auditEvent"), input.operatorId, userId, now, userId, orgId),
-    db
-      .prepare(
-        `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
-         SELECT o.id, a.id, 'owner', ?, ? FROM organizations o JOIN admins a ON a.id = ?
-         WHERE o.id = ? AND ${OWNERLESS_SQL}
-         ON CONFLICT (organization_id, user_id) DO UPDATE SET role = 'owner', updated_at = excluded.updated_at`,
-      )
-      .bind(now, now, userId, orgId),
-    db
-      .prepare(
-        `SELECT o.id AS org_id, a.id AS user_id, a.name,
-                coalesce((SELECT email FROM user_emails ue WHERE ue.user_id = a.id AND ue.verified = 1
-                          ORDER BY ue.is_primary DESC LIMIT 1), a.email) AS email,
-                ou.role, ou.created_at
-         FROM (SELECT ? AS org, ? AS usr) x
-         LEFT JOIN organizations o ON o.id = x.org
-         LEFT JOIN admins a ON a.id = x.usr
-         LEFT JOIN organization_users ou ON ou.organization_id = o.id AND ou.user_id = a.id`,
-      )
-      .bind(orgId, userId),
+    // Exactly one of the two rows can be written: the user joins as owner, or a member is promoted.
+    auditRowsStatement(db, [
+      {
+        ...audit,
+        action: "member.added",
+        id: newId("auditEvent"),
+        data: sql`json_object('role', 'owner', 'via', 'platform_operator')`,
+        from: sql`${candidate} AND m.user_id IS NULL`,
+      },
+      {
+        ...audit,
+        action: "member.role_changed",
+        id: newId("auditEvent"),
+        data: sql`json_object('from', m.role, 'to', 'owner', 'via', 'platform_operator')`,
+        from: sql`${candidate} AND m.user_id IS NOT NULL`,
+      },
+    ]),
+    prepare(
+      db,
+      sql`INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
+          SELECT o.id, a.id, 'owner', ${now}, ${now} FROM organizations o JOIN admins a ON a.id = ${userId}
+          WHERE o.id = ${orgId} AND ${OWNERLESS_SQL}
+          ON CONFLICT (organization_id, user_id) DO UPDATE SET role = 'owner', updated_at = excluded.updated_at`,
+    ),
+    prepare(
+      db,
+      sql`SELECT o.id AS org_id, a.id AS user_id, a.name, ${displayEmailSql("a")} AS email, ou.role, ou.created_at
+          FROM (SELECT ${orgId} AS org, ${userId} AS usr) x
+          LEFT JOIN organizations o ON o.id = x.org
+          LEFT JOIN admins a ON a.id = x.usr
+          LEFT JOIN organization_users ou ON ou.organization_id = o.id AND ou.user_id = a.id`,
+    ),
   ]);
   const row = results[2]?.results[0] as (MemberRow & { org_id: string | null; user_id: string | null }) | undefined;
   if (row?.org_id == null) throw new ApiError("NOT_FOUND", "No such organization.");

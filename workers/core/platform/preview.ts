@@ -1,7 +1,15 @@
 import { type Db, iso } from "../db";
 import { maskEmail } from "../email";
 import { ApiError } from "../errors";
-import { assertNotOver, type RateWindow, rateCounts, rateGuard, rateIncrementStatement } from "../rate-limit";
+import {
+  assertNotOver,
+  type RateWindow,
+  rateCountSql,
+  rateCounts,
+  rateGuard,
+  rateIncrementStatement,
+} from "../rate-limit";
+import { prepare, sql } from "../sql";
 import { sha256Hex } from "../tokens";
 import { effectivePlatformStatus, type PlatformInvitationStatus } from "./views";
 
@@ -22,14 +30,13 @@ export async function previewPlatformInvitation(
   const guard = rateGuard([rate]);
   const [, read] = await db.batch([
     rateIncrementStatement(db, rate, 1),
-    db
-      .prepare(
-        `SELECT p.id, p.email, p.status, p.expires_at, inviter.name AS inviter_name, ${guard.sql} AS within,
-                (SELECT count FROM rate_limits WHERE key = ? AND window_start = ?) AS rate_count
-         FROM (SELECT 1) LEFT JOIN platform_invitations p ON p.token_hash = ?
-         LEFT JOIN admins inviter ON inviter.id = p.invited_by`,
-      )
-      .bind(...guard.params, rate.key, rate.windowStart, await sha256Hex(input.token)),
+    prepare(
+      db,
+      sql`SELECT p.id, p.email, p.status, p.expires_at, inviter.name AS inviter_name, ${guard} AS within,
+                 ${rateCountSql(rate.key, rate.windowStart)} AS rate_count
+          FROM (SELECT 1) LEFT JOIN platform_invitations p ON p.token_hash = ${await sha256Hex(input.token)}
+          LEFT JOIN admins inviter ON inviter.id = p.invited_by`,
+    ),
   ]);
   const row = read?.results[0] as
     | {

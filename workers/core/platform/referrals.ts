@@ -1,6 +1,7 @@
 import type { Db } from "../db";
 import { iso } from "../db";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "../pagination";
+import { prepare, sql } from "../sql";
 
 export interface Referral {
   userId: string;
@@ -12,13 +13,11 @@ export interface Referral {
 export async function listReferrals(db: Db, userId: string, page: PageQuery): Promise<Page<Referral>> {
   const after = afterNumericCursor(page.cursor, "a.created_at", "a.id");
   const rows = (
-    await db
-      .prepare(
-        `SELECT a.id, a.name, a.created_at FROM admins a WHERE a.referred_by = ? AND ${after.sql}
-         ORDER BY a.created_at, a.id LIMIT ?`,
-      )
-      .bind(userId, ...after.params, page.limit + 1)
-      .all<{ id: string; name: string | null; created_at: number }>()
+    await prepare(
+      db,
+      sql`SELECT a.id, a.name, a.created_at FROM admins a WHERE a.referred_by = ${userId} AND ${after}
+          ORDER BY a.created_at, a.id LIMIT ${page.limit + 1}`,
+    ).all<{ id: string; name: string | null; created_at: number }>()
   ).results;
   return toPage(
     rows,

@@ -1,4 +1,5 @@
 import { iso, isoOrNull } from "../db";
+import { type SQL, sql } from "../sql";
 
 export type PlatformInvitationStatus = "pending" | "accepted" | "revoked" | "expired";
 
@@ -20,10 +21,13 @@ export interface PlatformInvitationRow {
 }
 
 /** The columns of a PlatformInvitationRow, over `platform_invitations p LEFT JOIN admins inviter`. */
-export const PLATFORM_INVITATION_COLUMNS = `p.id, p.email, p.status, p.source, p.invited_by, inviter.name AS inviter_name,
+export const PLATFORM_INVITATION_COLUMNS =
+  sql.raw(`p.id, p.email, p.status, p.source, p.invited_by, inviter.name AS inviter_name,
   p.created_at, p.expires_at, p.accepted_at, p.accepted_by, p.delivery_status, p.delivery_attempts,
-  p.delivery_error, p.delivery_sent_at`;
-export const PLATFORM_INVITATION_FROM = "platform_invitations p LEFT JOIN admins inviter ON inviter.id = p.invited_by";
+  p.delivery_error, p.delivery_sent_at`);
+export const PLATFORM_INVITATION_FROM = sql.raw(
+  "platform_invitations p LEFT JOIN admins inviter ON inviter.id = p.invited_by",
+);
 
 export interface PlatformInvitation {
   id: string;
@@ -66,7 +70,7 @@ export function toPlatformInvitation(row: PlatformInvitationRow, now: number): P
   };
 }
 
-/** SQL over `p`: the caller (first `?`) may see and manage the invitation — its inviter, or an operator. */
-export function visibleSql(isOperator: boolean): string {
-  return isOperator ? "(1 OR ? IS NULL)" : "p.invited_by = ?";
+/** SQL over `p`: the caller may see and manage the invitation — its inviter, or an operator. */
+export function visibleSql(isOperator: boolean, userId: string): SQL {
+  return isOperator ? sql`1` : sql`p.invited_by = ${userId}`;
 }

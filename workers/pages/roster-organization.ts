@@ -180,7 +180,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       case "ROLE_ABOVE_OWN":
         return "You cannot grant a role above your own.";
       case "CONFLICT":
-        return "Someone changed this at the same moment. Try again.";
+        return action === "approve" || action === "deny"
+          ? "Someone else decided this request meanwhile. The list was reloaded."
+          : "Someone changed this at the same moment. Try again.";
       case "NOT_FOUND":
         return "This no longer exists. The list was reloaded.";
       case "INVITE_NOT_FOUND":
@@ -1040,7 +1042,8 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
             }).concat([el("th", { scope: "col" }, [el("span", { class: "sr" }, ["Actions"])])]))]),
             el("tbody", null, list.rows.map(function (r) { return self._joinRow(r); }))
           ])]);
-      return this._section("joins", "Join requests", [content, this._pagerControls(list, "joins", "Join request")]);
+      var notice = list.notice ? el("p", { class: "error", part: "error", "data-notice": "" }, [list.notice]) : null;
+      return this._section("joins", "Join requests", [notice, content, this._pagerControls(list, "joins", "Join request")]);
     }
 
     _joinRow(request) {
@@ -1075,9 +1078,17 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       return this._run(key, async function () {
         var res = await self._api("POST", "/v1/join-requests/" + encodeURIComponent(request.id) + "/" + decision, decision === "approve" ? { role: role } : undefined);
         if (!res.ok) {
+          // Decided meanwhile (409) or gone (404): the row is stale, so the list is re-read and the
+          // refusal is said above it, where it stays visible after the row has left.
+          if (res.code === "CONFLICT" || res.code === "NOT_FOUND") {
+            delete self._drafts[key];
+            self._joins.notice = refusal(res.code, decision);
+            await self._reload("joins");
+          }
           self._refuse(key, decision, res, "joins");
           return;
         }
+        self._joins.notice = "";
         delete self._drafts[key];
         await self._reload("joins");
         if (decision === "approve") await self._reload("members");

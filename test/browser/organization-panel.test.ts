@@ -609,6 +609,20 @@ describe("<roster-organization>", () => {
     await expect.poll(() => requestRow(panel, high.requestId).locator(".error").textContent()).toBe(above);
     await expect.poll(() => live(panel).textContent()).toBe(above);
     expect(await memberRole(org.id, boss, high.user.id)).toBeUndefined();
+    // The panel re-reads the viewer's role: now a manager's view, without Director or domain controls.
+    await expect.poll(() => panel.locator("[data-box=header] p").textContent()).toBe("Your role: Manager");
+    expect(await panel.getByLabel("Role for Hal High", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Manager",
+      "Member",
+      "Guest",
+    ]);
+    expect(await requestRow(panel, high.requestId).locator(".error").textContent()).toBe(above);
+    expect(await panel.getByLabel("Role", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Manager",
+      "Member",
+      "Guest",
+    ]);
+    expect(await panel.getByRole("button", { name: "Add domain" }).count()).toBe(0);
     await shot(panel, "join-refused-role-above-own");
 
     // Every seat taken (the owner and the director): approving is refused, nothing changes.

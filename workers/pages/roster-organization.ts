@@ -440,6 +440,20 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       if (generation === this._generation && res.ok) this._projects = res.body.data || [];
     }
 
+    /** Re-reads the viewer's role; if it changed, every section is drawn again for the new one. */
+    async _recheckRole() {
+      var generation = this._generation;
+      var me = await this._api("GET", "/v1/me");
+      if (generation !== this._generation || !me.ok) return;
+      var orgId = this.orgId;
+      var org = (me.body.organizations || []).filter(function (o) {
+        return o.id === orgId;
+      })[0];
+      if (!org || org.role === this._org.role) return;
+      this._org = org;
+      this._renderAll();
+    }
+
     /** Reloads one section in place (after a change or a page turn), keeping the others. */
     async _reload(name) {
       var generation = this._generation;
@@ -1086,6 +1100,8 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
             await self._reload("joins");
           }
           self._refuse(key, decision, res, "joins");
+          // Refused a role the panel offered: the viewer's own role changed since it loaded.
+          if (res.code === "ROLE_ABOVE_OWN") await self._recheckRole();
           return;
         }
         self._joins.notice = "";

@@ -611,6 +611,7 @@ describe("<roster-organization>", () => {
     expect(await memberRole(org.id, boss, high.user.id)).toBeUndefined();
     // The panel re-reads the viewer's role: now a manager's view, without Director or domain controls.
     await expect.poll(() => panel.locator("[data-box=header] p").textContent()).toBe("Your role: Manager");
+    expect(await memberRow(panel, director).locator("td").nth(1).textContent()).toBe("Manager");
     expect(await panel.getByLabel("Role for Hal High", { exact: true }).locator("option").allTextContents()).toEqual([
       "Manager",
       "Member",
@@ -629,7 +630,7 @@ describe("<roster-organization>", () => {
     const limited = await api("PATCH", `/v1/organizations/${org.id}`, { as: boss.id, body: { maxMembers: 2 } });
     expect(limited.status, JSON.stringify(limited.body)).toBe(200);
     await panel.getByRole("button", { name: "Approve Sue Seat" }).click();
-    const full = "The organization has no free seats.";
+    const full = "The organization has no free seats. Free one or raise the seat limit, then approve.";
     await expect.poll(() => requestRow(panel, seat.requestId).locator(".error").textContent()).toBe(full);
     await expect.poll(() => live(panel).textContent()).toBe(full);
     expect(await memberRole(org.id, boss, seat.user.id)).toBeUndefined();

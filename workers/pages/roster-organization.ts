@@ -198,7 +198,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       case "ALREADY_MEMBER":
         return "This person is already a member.";
       case "SEAT_LIMIT_REACHED":
-        return "The organization has no free seats.";
+        return action === "approve"
+          ? "The organization has no free seats. Free one or raise the seat limit, then approve."
+          : "The organization has no free seats.";
       case "RATE_LIMITED":
         return "Too many invitations for now. Try again later.";
       case "DOMAIN_NOT_VERIFIED":
@@ -451,6 +453,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       })[0];
       if (!org || org.role === this._org.role) return;
       this._org = org;
+      // The member list shows the viewer's own role too, and which rows they may act on.
+      if (can(org.role, "members:read")) await this._loadPage(this._members, this._orgPath("/members"), generation);
+      if (generation !== this._generation) return;
       this._renderAll();
     }
 

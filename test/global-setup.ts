@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startMailSink } from "../scripts/mail-sink.mjs";
+import { startClerkBackend } from "./clerk-backend-stand-in";
 
 /**
  * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
@@ -22,12 +24,19 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
+  // Clerk's Backend API, played by a stand-in that checks the secret key and the bodies it receives.
+  const clerkSecretKey = `sk_test_${randomBytes(18).toString("hex")}`;
+  const clerk = await startClerkBackend(clerkSecretKey);
+
+  project.provide("clerkApiUrl", clerk.url);
+  project.provide("clerkSecretKey", clerkSecretKey);
   project.provide("smtpPort", sink.port);
   project.provide("mailSinkUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
 
   return async () => {
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await sink.close();
+    await clerk.close();
   };
 }
 
@@ -37,5 +46,9 @@ declare module "vitest" {
     smtpPort: number;
     /** Base URL of the sink's HTTP endpoint: GET /messages?to=<address>. */
     mailSinkUrl: string;
+    /** Base URL of the stand-in Clerk Backend API (test/clerk-backend-stand-in.ts). */
+    clerkApiUrl: string;
+    /** The secret key it accepts. */
+    clerkSecretKey: string;
   }
 }

@@ -1,3 +1,4 @@
+import { sweepStaleClerkInvitations } from "../core/clerk-invitations";
 import { runExpiryJob } from "./expire-invites";
 
 export { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "./expire-invites";
@@ -10,8 +11,12 @@ export async function handleScheduled(
 ): Promise<void> {
   switch (controller.cron) {
     case "0 * * * *": {
-      const run = await runExpiryJob(env, Date.now());
+      const now = Date.now();
+      const run = await runExpiryJob(env, now);
       console.log(JSON.stringify({ event: "cron.expiry", ...run }));
+      // After the expiry, so the invites it just expired have their Clerk invitations revoked too.
+      const queued = await sweepStaleClerkInvitations(env.DB, env.EMAIL_QUEUE, now);
+      if (queued > 0) console.log(JSON.stringify({ event: "cron.clerk_revocations_queued", invites: queued }));
       return;
     }
     default:

@@ -194,7 +194,9 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
     return { kind: "retry", reason: failure.message, retryAfter: failure.retryAfterSeconds };
   }
 
-  const record = recordSentStatements(db, body, providerMessageId, Date.now());
+  // With Clerk as the sender, the provider's id is the Clerk invitation to revoke later.
+  const clerkInvitationId = ctx.provider.name === "clerk" ? providerMessageId : null;
+  const record = recordSentStatements(db, body, providerMessageId, clerkInvitationId, Date.now());
   try {
     await db.batch(record);
   } catch {
@@ -233,13 +235,20 @@ function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): O
   });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
-  return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };
+  return {
+    ...rendered,
+    from,
+    messageId: `<${key}@${domain}>`,
+    idempotencyKey: key,
+    about: { kind: "invite", id: invite.id },
+  };
 }
 
 function recordSentStatements(
   db: Db,
   body: InviteEmailMessage,
   providerMessageId: string | null,
+  clerkInvitationId: string | null,
   now: number,
 ): D1PreparedStatement[] {
   return [
@@ -251,10 +260,10 @@ function recordSentStatements(
       .bind(now, body.inviteId, body.tokenVersion),
     db
       .prepare(
-        `UPDATE email_deliveries SET state = 'sent', provider_message_id = ?, updated_at = ?
+        `UPDATE email_deliveries SET state = 'sent', provider_message_id = ?, clerk_invitation_id = ?, updated_at = ?
          WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
       )
-      .bind(providerMessageId, now, body.inviteId, body.tokenVersion),
+      .bind(providerMessageId, clerkInvitationId, now, body.inviteId, body.tokenVersion),
   ];
 }
 

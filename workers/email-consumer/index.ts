@@ -1,4 +1,5 @@
 import { type Config, ConfigError, getConfig } from "../core/config";
+import { handleClerkRevoke, isClerkRevokeMessage, recordClerkRevokeDeadLetter } from "./clerk-revoke";
 import { deliverMessage, recordConfigurationError, recordDeadLetter, retryDelaySeconds } from "./deliver";
 import type { EmailMessage } from "./messages";
 import { createProvider, DeliveryError, type EmailProvider, parseMailbox } from "./providers";
@@ -24,7 +25,10 @@ export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, _
     case EMAIL_QUEUE_NAME:
       return await deliverBatch(batch, env);
     case EMAIL_DEAD_LETTER_QUEUE_NAME:
-      for (const message of batch.messages) await recordDeadLetter(env.DB, message);
+      for (const message of batch.messages) {
+        if (isClerkRevokeMessage(message)) recordClerkRevokeDeadLetter(message);
+        else await recordDeadLetter(env.DB, message);
+      }
       return;
     default:
       throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
@@ -49,9 +53,11 @@ async function deliverBatch(batch: MessageBatch<EmailMessage>, env: Env): Promis
     }
     return;
   }
-  const provider = providerOrFailure(config);
+  const provider = providerOrFailure(config, env);
   await forEachLimited(batch.messages, MAX_CONCURRENT_SENDS, (message) =>
-    deliverMessage({ db: env.DB, config, provider }, message),
+    isClerkRevokeMessage(message)
+      ? handleClerkRevoke(env.DB, config, message)
+      : deliverMessage({ db: env.DB, config, provider }, message),
   );
 }
 
@@ -60,10 +66,10 @@ async function deliverBatch(batch: MessageBatch<EmailMessage>, env: Env): Promis
  * transiently with the reason: each invite records the error, retries, and ends `failed` through
  * the dead-letter queue if nobody fixes the configuration. Never a silent drop.
  */
-function providerOrFailure(config: Config): EmailProvider {
+function providerOrFailure(config: Config, env: Env): EmailProvider {
   try {
     parseMailbox(config.EMAIL_FROM);
-    return createProvider(config);
+    return createProvider(config, { EMAIL: env.EMAIL });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const reason = `Email provider misconfigured: ${error.message}`;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ClerkRevokeMessage } from "../core/clerk-invitations";
 import { TOKEN_PATTERN } from "../core/tokens";
 
 /**
@@ -14,7 +15,11 @@ export interface InviteEmailMessage {
   token: string;
 }
 
-export type EmailMessage = InviteEmailMessage;
+/** EMAIL_QUEUE carries the invitation emails and, with EMAIL_PROVIDER=clerk, Clerk revocations. */
+export type EmailMessage = InviteEmailMessage | ClerkRevokeMessage;
+
+// Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
+const inviteId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id");
 
 /**
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
@@ -22,11 +27,16 @@ export type EmailMessage = InviteEmailMessage;
  */
 export const emailMessageSchema = z.object({
   type: z.literal("invite"),
-  // Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
-  inviteId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id"),
+  inviteId,
   tokenVersion: z.number().int().positive(),
   token: z.string().regex(TOKEN_PATTERN, "not a token"),
-}) satisfies z.ZodType<EmailMessage>;
+}) satisfies z.ZodType<InviteEmailMessage>;
+
+export const clerkRevokeMessageSchema = z.object({
+  type: z.literal("clerk_revoke"),
+  kind: z.literal("invite"),
+  id: inviteId,
+}) satisfies z.ZodType<ClerkRevokeMessage>;
 
 /** The issues of an invalid body, as paths and messages only: never the values. */
 export function describeInvalidMessage(error: z.ZodError): string {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { queueClerkRevocation } from "../../core/clerk-invitations";
+import { withClerkUserRefresh } from "../../core/clerk-users";
 import { acceptInvite, declineInvite, previewInvite, receivedInvites } from "../../core/invites";
 import { tokenWindow } from "../../core/rate-limit";
 import { defineRoute, json, noContent } from "../route";
@@ -112,8 +114,13 @@ export const inviteeRoutes = [
     params: inviteParams,
     responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
     errors: [...ACCEPT_ERRORS],
-    handler: async ({ db, now, user, params }) =>
-      json(200, await acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now })),
+    handler: async ({ db, env, config, now, user, params }) => {
+      const accepted = await withClerkUserRefresh(db, config, user.id, now, () =>
+        acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now }),
+      );
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return json(200, accepted);
+    },
   }),
   defineRoute({
     method: "post",
@@ -124,8 +131,11 @@ export const inviteeRoutes = [
     params: inviteParams,
     responses: { 204: { description: "Declined (or already declined)." } },
     errors: ["INVITE_NOT_FOUND", "INVITE_EXPIRED", "INVITE_REVOKED", "INVITE_ALREADY_ACCEPTED", "EMAIL_NOT_VERIFIED"],
-    handler: async ({ db, now, user, params }) => {
-      await declineInvite(db, { inviteId: params.inviteId, userId: user.id, now });
+    handler: async ({ db, env, config, now, user, params }) => {
+      await withClerkUserRefresh(db, config, user.id, now, () =>
+        declineInvite(db, { inviteId: params.inviteId, userId: user.id, now }),
+      );
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
       return noContent();
     },
   }),

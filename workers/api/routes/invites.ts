@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queueClerkRevocation } from "../../core/clerk-invitations";
 import { emailSchema } from "../../core/email";
 import { INVITE_STATUSES } from "../../core/invite-views";
 import { createInvites, listInvites, MAX_EMAILS_PER_REQUEST, resendInvite, revokeInvite } from "../../core/invites";
@@ -172,17 +173,18 @@ export const inviteRoutes = [
       "INVITE_REVOKED",
       "RATE_LIMITED",
     ],
-    handler: async ({ db, env, config, now, user, params }) =>
-      json(
-        200,
-        await resendInvite(db, env.EMAIL_QUEUE, {
-          inviteId: params.inviteId,
-          userId: user.id,
-          now,
-          ttlDays: config.INVITE_TTL_DAYS,
-          ratePerHour: config.RATE_LIMIT_INVITES_PER_HOUR,
-        }),
-      ),
+    handler: async ({ db, env, config, now, user, params }) => {
+      const invite = await resendInvite(db, env.EMAIL_QUEUE, {
+        inviteId: params.inviteId,
+        userId: user.id,
+        now,
+        ttlDays: config.INVITE_TTL_DAYS,
+        ratePerHour: config.RATE_LIMIT_INVITES_PER_HOUR,
+      });
+      // The new version gets a new Clerk invitation; the one Clerk holds for the old is revoked.
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return json(200, invite);
+    },
   }),
   defineRoute({
     method: "delete",
@@ -193,8 +195,9 @@ export const inviteRoutes = [
     params: inviteParams,
     responses: { 204: { description: "Revoked (or already revoked)." } },
     errors: ["INVITE_NOT_FOUND", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
-    handler: async ({ db, now, user, params }) => {
+    handler: async ({ db, env, config, now, user, params }) => {
       await revokeInvite(db, { inviteId: params.inviteId, userId: user.id, now });
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
       return noContent();
     },
   }),

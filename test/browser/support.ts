@@ -69,9 +69,12 @@ export interface TestUser {
 }
 
 /** A user, created the way Clerk creates one: a Svix-signed `user.created` webhook. */
-export async function createUser(name: string, options: { verified?: boolean } = {}): Promise<TestUser> {
-  const id = uid();
-  const email = `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@example.com`;
+export async function createUser(
+  name: string,
+  options: { verified?: boolean; id?: string; email?: string } = {},
+): Promise<TestUser> {
+  const id = options.id ?? uid();
+  const email = options.email ?? `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@example.com`;
   const [first, ...rest] = name.split(" ");
   const now = Date.now();
   const payload = JSON.stringify({

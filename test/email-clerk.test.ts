@@ -323,6 +323,15 @@ describe("a user Roster does not know yet (the webhook has not arrived)", () => 
     expect((await clerkRequests()).filter((r) => r.path === `/v1/users/${other}`)).toEqual([]);
   });
 
+  it("a known user refused by id is not looked up at Clerk (no amplification of refused requests)", async () => {
+    const to = address();
+    const { inviteId } = await deliveredThroughClerk(to);
+    const stranger = await seedUser();
+    const refused = await api("POST", `/v1/invites/${inviteId}/accept`, { as: stranger.id, vars: clerkVars() });
+    expect(refused.status).toBe(404);
+    expect((await clerkRequests()).filter((r) => r.path === `/v1/users/${stranger.id}`)).toEqual([]);
+  });
+
   it("a known user's accept by id stays one D1 round trip and never calls Clerk", async () => {
     const to = address();
     const { inviteId } = await deliveredThroughClerk(to);

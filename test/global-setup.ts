@@ -7,8 +7,9 @@ import { startClerkBackend } from "./clerk-backend-stand-in";
 
 /**
  * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
- * scripted faults) that the Worker reaches over `cloudflare:sockets`, and a tiny HTTP endpoint on
- * which the tests read what it received (`GET /messages?to=<address>`).
+ * scripted faults) that the Worker reaches over `cloudflare:sockets`, a tiny HTTP endpoint on
+ * which the tests read what it received (`GET /messages?to=<address>`), and the stand-in Clerk
+ * Backend API (test/clerk-backend-stand-in.ts).
  */
 export default async function setup(project: TestProject) {
   const sink = await startMailSink({ host: "127.0.0.1", port: 0, faults: true });

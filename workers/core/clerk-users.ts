@@ -12,8 +12,9 @@ import { ApiError } from "./errors";
  * Clerk's `updated_at`, so a webhook that did arrive is never overwritten by an older copy — and
  * the accept is tried once more.
  *
- * Only a refusal that a missing or stale address explains leads here, so a known user's accept
- * keeps its one round trip.
+ * Only a refusal that a missing address explains leads here, and only for a user with no verified
+ * address in Roster yet (one read, on that failure path): a known user's accept keeps its one
+ * round trip, and refused requests from a known user never turn into calls to Clerk.
  */
 const ADDRESS_REFUSALS = new Set(["INVITE_NOT_FOUND", "INVITE_EMAIL_MISMATCH", "EMAIL_NOT_VERIFIED"]);
 
@@ -30,7 +31,11 @@ export async function withClerkUserRefresh<T>(
     if (!(error instanceof ApiError) || !ADDRESS_REFUSALS.has(error.code) || config.CLERK_SECRET_KEY === undefined) {
       throw error;
     }
-    if (!(await refreshUserFromClerk(db, config, userId, now))) throw error;
+    const known = await db
+      .prepare("SELECT 1 AS known FROM user_emails WHERE user_id = ? AND verified = 1 LIMIT 1")
+      .bind(userId)
+      .first();
+    if (known !== null || !(await refreshUserFromClerk(db, config, userId, now))) throw error;
     return await action();
   }
 }

@@ -1,8 +1,11 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepStaleClerkInvitations } from "../workers/core/clerk-invitations";
+import worker from "../workers/index";
 import {
   address,
+  captureLogs,
   clerkInvitations,
   clerkRequests,
   clerkVars,
@@ -246,6 +249,42 @@ describe("the Clerk invitation follows the invite", () => {
     const again = spyQueue();
     await sweepStaleClerkInvitations(env.DB, again as unknown as Queue, Date.now(), 1000);
     expect(again.messages.map((m) => (m as unknown as { id: string }).id)).not.toContain(inviteId);
+  });
+});
+
+describe("the revocation messages", () => {
+  it("the hourly cron expires the invite and queues its Clerk revocation in the same run", async () => {
+    const to = address();
+    const { inviteId } = await deliveredThroughClerk(to);
+    await env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, inviteId)
+      .run();
+    const queue = spyQueue();
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ cron: "0 * * * *", scheduledTime: new Date() }),
+      { ...env, EMAIL_QUEUE: queue as unknown as Queue } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const row = await env.DB.prepare("SELECT status FROM invites WHERE id = ?")
+      .bind(inviteId)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("expired");
+    expect(queue.messages).toContainEqual({ type: "clerk_revoke", kind: "invite", id: inviteId });
+    await runRevocations(queue.messages.filter((m) => (m as unknown as { id: string }).id === inviteId));
+    expect(only(await clerkInvitations(to)).status).toBe("revoked");
+  });
+
+  it("a dead-lettered revocation is logged and acked (the sweep queues it again); a malformed one is dropped", async () => {
+    const { result, lines } = await captureLogs(() =>
+      runQueue([{ body: { type: "clerk_revoke", kind: "invite", id: "inv_dead" } }], clerkVars(), "roster-email-dlq"),
+    );
+    expect(only(result)).toMatchObject({ acked: true, retried: false });
+    expect(lines.join("\n")).toContain("revoke for invite inv_dead: gave up after every retry");
+
+    const malformed = await runQueue([{ body: { type: "clerk_revoke", kind: "invite", id: "bad id!" } }], clerkVars());
+    expect(only(malformed)).toMatchObject({ acked: true, retried: false });
   });
 });
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../workers/core/errors";
-import { acceptInvite } from "../workers/core/invites";
+import { acceptInvite } from "../workers/core/invites/accept";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
 import { api, auditRows, barrier, invite, inviteRow, randomIp, seedInvite } from "./invite-helpers";
 

@@ -1,8 +1,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import { D1Counter } from "../workers/api/d1-counter";
 import { days } from "../workers/core/config";
-import { D1Counter } from "../workers/core/d1-counter";
 import { EXPIRY_BUDGET, type ExpiryBudget, type ExpiryRun, runExpiryJob } from "../workers/cron-expiry";
 import worker from "../workers/index";
 import { seedOrg, seedUser, uid } from "./helpers";

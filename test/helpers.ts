@@ -1,8 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { importPKCS8, SignJWT } from "jose";
 import { Webhook } from "svix";
 import { expect } from "vitest";
-import { D1Counter } from "../workers/core/d1-counter";
+import { D1Counter } from "../workers/api/d1-counter";
+import { handleFetch } from "../workers/api/router";
 
 /**
  * Shared test helpers. Tests never assume empty tables: every test makes its own users and
@@ -67,6 +69,14 @@ export interface CallOptions {
   /** A raw body string, sent as is. */
   rawBody?: string;
   headers?: Record<string, string>;
+  /** CF-Connecting-IP. */
+  ip?: string;
+  /** Replaces EMAIL_QUEUE (e.g. a spy that keeps the raw tokens). */
+  queue?: Pick<Queue, "sendBatch">;
+  /** Counts the request's D1 round trips (see `countingDb`). */
+  counter?: TripCounter;
+  /** Extra env vars (e.g. a low RATE_LIMIT_*). */
+  vars?: Record<string, string>;
 }
 
 export interface CallResult<T = any> {
@@ -76,9 +86,14 @@ export interface CallResult<T = any> {
   text: string;
 }
 
-/** One HTTP request through the Worker's real fetch handler. */
+/**
+ * THE request helper: one HTTP request through the Worker's fetch handler — the deployed entry
+ * with its real bindings, or, when the options replace the queue, count D1 or set vars, the API's
+ * handler with that environment.
+ */
 export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
   const headers = new Headers(options.headers);
+  if (options.ip !== undefined) headers.set("CF-Connecting-IP", options.ip);
   const token = options.token ?? (options.as ? await signToken(options.as) : undefined);
   if (token !== undefined && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
   let body: string | undefined;
@@ -87,7 +102,20 @@ export async function call<T = any>(method: string, path: string, options: CallO
     body = JSON.stringify(options.body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  return await readResult<T>(await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body })));
+  const request = new Request(`${BASE}${path}`, { method, headers, body });
+  if (options.queue === undefined && options.counter === undefined && options.vars === undefined) {
+    return await readResult<T>(await exports.default.fetch(request));
+  }
+  const testEnv = {
+    ...env,
+    ...options.vars,
+    ...(options.queue ? { EMAIL_QUEUE: options.queue as Queue } : {}),
+    DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
+  } as Env;
+  const ctx = createExecutionContext();
+  const response = await handleFetch(request, testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return await readResult<T>(response);
 }
 
 /** A response as tests read it: status, headers, the body parsed as JSON when it is JSON. */
@@ -222,14 +250,34 @@ export async function seedProject(
   return { id };
 }
 
+export interface TripCounter {
+  trips: number;
+  /** Awaited before each batch() (its 0-based index in this request): lets a test run requests in lockstep. */
+  beforeBatch?: (index: number) => Promise<void>;
+  batches?: number;
+}
+
 /**
- * A D1 handle that counts round trips (the Worker's own D1Counter): each statement run on its own
- * (`first/all/run/raw`) is one, and each `batch` is one whatever it holds. Pass it to a domain
- * function to check how many trips an endpoint costs.
+ * THE counting D1 handle (the Worker's own D1Counter): each statement run on its own
+ * (`first/all/run/raw`) is one round trip, each `batch` is one whatever it holds; like production
+ * D1 it refuses statements with more than 100 bound parameters. Use it as the handle itself, or as
+ * `{ db, roundTrips() }` when passing it to a domain function.
  */
-export function countingDb(db: D1Database): { db: D1Database; roundTrips: () => number } {
-  const counter = new D1Counter();
-  return { db: counter.wrap(db), roundTrips: () => counter.roundTrips };
+export function countingDb<T extends D1Database | D1DatabaseSession>(
+  db: T,
+  counter: TripCounter = { trips: 0 },
+): T & { db: T; roundTrips: () => number } {
+  const d1 = new D1Counter({
+    beforeBatch: async (index) => {
+      counter.batches = index + 1;
+      await counter.beforeBatch?.(index);
+    },
+    onTrip: () => {
+      counter.trips++;
+    },
+  });
+  const wrapped = d1.wrap(db);
+  return Object.assign(wrapped, { db: wrapped, roundTrips: () => counter.trips });
 }
 
 /** An organization's audit events in the order they were written, `data` parsed. */

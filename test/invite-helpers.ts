@@ -1,11 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { handleFetch } from "../workers/api/router";
-import { D1Counter } from "../workers/core/d1-counter";
+import type { InviteEmailMessage } from "../workers/core/email-messages";
 import { generateToken, sha256Hex } from "../workers/core/tokens";
-import type { InviteEmailMessage } from "../workers/email-consumer/messages";
-import { BASE, type CallResult, readResult, signToken, uid } from "./helpers";
+import { type CallOptions, type CallResult, call, uid } from "./helpers";
 
 /**
  * Helpers for the invitation tests: calls through the Worker's real fetch handler with a spy on
@@ -38,42 +35,9 @@ export function spyQueue(): SpyQueue {
   return queue;
 }
 
-export interface TripCounter {
-  trips: number;
-  /** Awaited before each batch() (its 0-based index in this request): lets a test run requests in lockstep. */
-  beforeBatch?: (index: number) => Promise<void>;
-  batches?: number;
-}
+export { countingDb, type TripCounter } from "./helpers";
 
-/**
- * A D1 handle (or session) that counts round trips into `counter` (the Worker's own D1Counter:
- * each batch() and each statement execution is one) and, like production D1, refuses statements
- * with more than 100 bound parameters.
- */
-export function countingDb<T extends D1Database | D1DatabaseSession>(db: T, counter: TripCounter): T {
-  const d1 = new D1Counter({
-    beforeBatch: async (index) => {
-      counter.batches = index + 1;
-      await counter.beforeBatch?.(index);
-    },
-    onTrip: () => {
-      counter.trips++;
-    },
-  });
-  return d1.wrap(db);
-}
-
-export interface ApiOptions {
-  as?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** CF-Connecting-IP; a fresh random one by default, so the per-IP limiter never couples tests. */
-  ip?: string;
-  queue?: SpyQueue;
-  counter?: TripCounter;
-  /** Extra env vars (e.g. a low RATE_LIMIT_*). */
-  vars?: Record<string, string>;
-}
+export type ApiOptions = Omit<CallOptions, "queue"> & { queue?: SpyQueue };
 
 /** A barrier: `wait()` resolves once it has been called `n` times. */
 export function barrier(n: number): { wait: () => Promise<void> } {
@@ -96,26 +60,13 @@ export function randomIp(): string {
   return `10.${b[0]}.${b[1]}.${b[2]}`;
 }
 
-/** One request through the Worker's fetch handler, with the given queue spy / trip counter. */
+/**
+ * `call` for the invitation tests: always through a spy EMAIL_QUEUE (to read the raw token the way
+ * only the email consumer can) and from a fresh random client IP, so the per-IP limiter never
+ * couples tests.
+ */
 export async function api<T = any>(method: string, path: string, options: ApiOptions = {}): Promise<CallResult<T>> {
-  const headers = new Headers(options.headers);
-  headers.set("CF-Connecting-IP", options.ip ?? randomIp());
-  if (options.as !== undefined) headers.set("Authorization", `Bearer ${await signToken(options.as)}`);
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers.set("Content-Type", "application/json");
-  }
-  const testEnv = {
-    ...env,
-    ...options.vars,
-    EMAIL_QUEUE: (options.queue ?? spyQueue()) as unknown as Queue,
-    DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
-  } as Env;
-  const ctx = createExecutionContext();
-  const response = await handleFetch(new Request(`${BASE}${path}`, { method, headers, body }), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return await readResult<T>(response);
+  return await call<T>(method, path, { ...options, ip: options.ip ?? randomIp(), queue: options.queue ?? spyQueue() });
 }
 
 /** Creates invites through the API and returns the results and the raw tokens by address. */

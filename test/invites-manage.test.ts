@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expectProblem, seedOrg, seedProject, seedUser } from "./helpers";
-import { api, auditRows, invite, inviteRow, seedInvite, spyQueue } from "./invite-helpers";
+import { api, auditRows, invite, inviteRow, seedInvite, spyQueue, type TripCounter } from "./invite-helpers";
 
 const mail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 
@@ -348,7 +348,7 @@ describe("DELETE /v1/invites/{inviteId}", () => {
     const counter = { trips: 0 };
     const res = await api("DELETE", `/v1/invites/${id}`, { as: owner.id, counter });
     expect(res.status).toBe(204);
-    expect(counter.trips).toBe(2);
+    expect(counter.trips).toBe(1);
     expect((await api("DELETE", `/v1/invites/${id}`, { as: owner.id })).status).toBe(204);
     expect((await inviteRow(id)).status).toBe("revoked");
     expect((await auditRows(org.id, "invite.revoked")).map((a) => [a.actor_id, a.target_id])).toEqual([[owner.id, id]]);
@@ -379,6 +379,91 @@ describe("DELETE /v1/invites/{inviteId}", () => {
     expect((await inviteRow(expired.id)).status).toBe("revoked");
     expect((await inviteRow(accepted.id)).status).toBe("accepted");
     expect((await inviteRow(declined.id)).status).toBe("declined");
+  });
+});
+
+describe("DELETE /v1/invites/{inviteId}: rank and a guard inside the write (issue 9, item 6)", () => {
+  it("revoking requires granting the invite's role: a manager's revoke of a director invite is 403 ROLE_ABOVE_OWN and changes nothing", async () => {
+    const owner = await seedUser();
+    const manager = await seedUser();
+    const projectAdmin = await seedUser();
+    const org = await seedOrg(owner.id, {
+      members: [
+        { id: manager.id, role: "manager" },
+        { id: projectAdmin.id, role: "member" },
+      ],
+    });
+    const project = await seedProject(org.id, [{ id: projectAdmin.id, role: "admin" }]);
+    const director = await seedInvite({ orgId: org.id, email: mail("dir"), invitedBy: owner.id, role: "director" });
+    // A project admin who is an org member cannot revoke a project invite granting org manager.
+    const managerViaProject = await seedInvite({
+      orgId: org.id,
+      projectId: project.id,
+      email: mail("pm"),
+      invitedBy: owner.id,
+      role: "manager",
+    });
+    const before = [await inviteRow(director.id), await inviteRow(managerViaProject.id)];
+    const counter = { trips: 0 };
+    expectProblem(
+      await api("DELETE", `/v1/invites/${director.id}`, { as: manager.id, counter }),
+      403,
+      "ROLE_ABOVE_OWN",
+    );
+    expect(counter.trips).toBe(1);
+    expectProblem(
+      await api("DELETE", `/v1/invites/${managerViaProject.id}`, { as: projectAdmin.id }),
+      403,
+      "ROLE_ABOVE_OWN",
+    );
+    expect([await inviteRow(director.id), await inviteRow(managerViaProject.id)]).toEqual(before);
+    expect(await auditRows(org.id, "invite.revoked")).toEqual([]);
+    // Already revoked does not turn a refusal into a 204 either: the rank rule comes first.
+    expect((await api("DELETE", `/v1/invites/${director.id}`, { as: owner.id })).status).toBe(204);
+    expectProblem(await api("DELETE", `/v1/invites/${director.id}`, { as: manager.id }), 403, "ROLE_ABOVE_OWN");
+    expect((await auditRows(org.id, "invite.revoked")).map((a) => a.actor_id)).toEqual([owner.id]);
+  });
+
+  // Forced interleaving: the caller's membership changes after the request authenticated and
+  // before its one batch runs (the hook runs just before the batch is sent). With a read in one
+  // round trip and the write in another, the write used to go through on the stale read.
+  it("a manager removed between the request's start and its write neither revokes nor is the audit actor", async () => {
+    const owner = await seedUser();
+    const manager = await seedUser();
+    const org = await seedOrg(owner.id, { members: [{ id: manager.id, role: "manager" }] });
+    const inv = await seedInvite({ orgId: org.id, email: mail("rm"), invitedBy: owner.id });
+    const before = await inviteRow(inv.id);
+    const counter: TripCounter = {
+      trips: 0,
+      beforeBatch: async () => {
+        await env.DB.prepare("DELETE FROM organization_users WHERE organization_id = ? AND user_id = ?")
+          .bind(org.id, manager.id)
+          .run();
+      },
+    };
+    expectProblem(await api("DELETE", `/v1/invites/${inv.id}`, { as: manager.id, counter }), 404, "INVITE_NOT_FOUND");
+    expect(counter.batches).toBe(1);
+    expect(await inviteRow(inv.id)).toEqual(before);
+    expect(await auditRows(org.id, "invite.revoked")).toEqual([]);
+  });
+
+  it("a director demoted to manager between the request's start and its write cannot revoke a director invite", async () => {
+    const owner = await seedUser();
+    const director = await seedUser();
+    const org = await seedOrg(owner.id, { members: [{ id: director.id, role: "director" }] });
+    const inv = await seedInvite({ orgId: org.id, email: mail("dm"), invitedBy: owner.id, role: "director" });
+    const before = await inviteRow(inv.id);
+    const counter = {
+      trips: 0,
+      beforeBatch: async () => {
+        await env.DB.prepare("UPDATE organization_users SET role = 'manager' WHERE organization_id = ? AND user_id = ?")
+          .bind(org.id, director.id)
+          .run();
+      },
+    };
+    expectProblem(await api("DELETE", `/v1/invites/${inv.id}`, { as: director.id, counter }), 403, "ROLE_ABOVE_OWN");
+    expect(await inviteRow(inv.id)).toEqual(before);
+    expect(await auditRows(org.id, "invite.revoked")).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import { handleFetch } from "../workers/api/router";
 import { BASE, call } from "./helpers";
 
 /**
- * The browser-facing routes (/invite, /demo, /roster-invites.js) as HTTP responses. Their
+ * The browser-facing routes (/invite, /demo, /roster-invites.js, /roster-organization.js) as HTTP responses. Their
  * behaviour in a browser is covered by test/browser; here: headers, the CSP, and the server-side
  * rule that the development sign-in exists only while Clerk is not configured at all.
  */
@@ -93,6 +93,7 @@ describe("GET /demo", () => {
     expect(dev.status).toBe(200);
     const html = await dev.text();
     expect(html).toContain("<roster-invites");
+    expect(html).toContain("<roster-organization");
     for (const marker of DEV_MARKERS) expect(html).toContain(marker);
     for (const vars of [{ CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY }, { CLERK_SECRET_KEY: "sk_test_x" }]) {
       const res = await fetchWith(vars, "/demo");
@@ -102,15 +103,18 @@ describe("GET /demo", () => {
   });
 });
 
-describe("GET /roster-invites.js", () => {
+describe.each([
+  ["/roster-invites.js", "roster-invites", "/v1/me/invites"],
+  ["/roster-organization.js", "roster-organization", "/members"],
+])("GET %s", (path, element, endpoint) => {
   it("serves the component as a cacheable script other origins may embed", async () => {
-    const res = await call("GET", "/roster-invites.js");
+    const res = await call("GET", path);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
     expect(res.headers.get("Cache-Control")).toBe("public, max-age=300");
     expect(res.headers.get("Cross-Origin-Resource-Policy")).toBe("cross-origin");
-    expect(res.text).toContain('customElements.define("roster-invites"');
-    expect(res.text).toContain("/v1/me/invites");
+    expect(res.text).toContain(`customElements.define("${element}"`);
+    expect(res.text).toContain(endpoint);
   });
 });
 
@@ -119,5 +123,6 @@ it("the pages stay out of the OpenAPI document", async () => {
   expect(paths).not.toContain("/invite");
   expect(paths).not.toContain("/demo");
   expect(paths).not.toContain("/roster-invites.js");
+  expect(paths).not.toContain("/roster-organization.js");
   expect(paths).toContain("/v1/me");
 });

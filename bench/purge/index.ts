@@ -1,4 +1,4 @@
-import { D1Counter } from "../../workers/core/d1-counter";
+import { D1Counter } from "../../workers/api/d1-counter";
 // A namespace import: while the job function has not landed, the bench reports it missing
 // instead of failing to build.
 import * as cron from "../../workers/cron-expiry";

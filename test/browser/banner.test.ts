@@ -62,6 +62,13 @@ function invitesLoaded(page: Page) {
   return page.waitForResponse((r) => r.url() === `${API}/v1/me/invites` && r.status() === 200);
 }
 
+/**
+ * Once the invitee joins, /demo's `<roster-organization>` panel (beside the banner) opens that
+ * organization and asks for its join requests and domains, which a Roster without those
+ * endpoints answers with 404: not a fault of the banner.
+ */
+const PANEL_PROBE = /status of 404 .*\/v1\/organizations\/[^/]+\/(join-requests|domains)\b/;
+
 const items = (page: Page) => page.locator("roster-invites li");
 const liveRegion = (page: Page) => page.locator("roster-invites [aria-live=polite]");
 
@@ -113,7 +120,7 @@ describe("<roster-invites>", () => {
       (await api("GET", `/v1/organizations/${globex.id}/invites?status=declined`, { as: owner.id })).body.data,
     ).toEqual([expect.objectContaining({ id: projectInvite.id, status: "declined" })]);
     await screenshot(page, "banner-after-decline");
-    expect(seen.errors).toEqual([]);
+    expect(seen.errors.filter((e) => !PANEL_PROBE.test(e))).toEqual([]);
     await page.close();
   });
 

@@ -207,7 +207,8 @@ export function watch(page: Page): { urls: string[]; errors: string[] } {
   const seenBy = { urls: [] as string[], errors: [] as string[] };
   page.on("request", (request) => seenBy.urls.push(request.url()));
   page.on("console", (message) => {
-    if (message.type() === "error") seenBy.errors.push(message.text());
+    // With the URL: Chromium's "Failed to load resource" message does not name what failed.
+    if (message.type() === "error") seenBy.errors.push(`${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => seenBy.errors.push(error.message));
   return seenBy;

@@ -1,10 +1,10 @@
 import { type IRequest, Router } from "itty-router";
 import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
-import { D1Counter } from "../core/d1-counter";
 import { ApiError, problemResponse } from "../core/errors";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
+import { D1Counter } from "./d1-counter";
 import { parseBody, queryObject, type RequestContext, type RouteDefinition, validate } from "./route";
 import { routes } from "./routes";
 

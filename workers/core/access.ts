@@ -1,6 +1,6 @@
 import { type Db, first } from "./db";
 import { ApiError } from "./errors";
-import { hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
+import { canGrantOrgRole, hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
 import type { OrganizationRow, ProjectRow } from "./views";
 
 /**
@@ -119,4 +119,82 @@ export function assertCanManageProject(access: ProjectAccess): void {
   if (!access.canManage) {
     throw new ApiError("FORBIDDEN", "Only project admins and organization managers manage this project.");
   }
+}
+
+/** The caller's roles in an invite's scope, once the scope is visible to them. */
+export interface ScopeAccess {
+  orgId: string;
+  projectId: string | null;
+  orgRole: OrgRole;
+  projectRole: ProjectRole | null;
+}
+
+/**
+ * An invite scope as the caller may see it (else 404, as above): an organization they belong to;
+ * a project they belong to or see through projects:read_all. `permission` in the organization, or
+ * project admin for a project scope, allows the action (else 403). guards.ts's `scopeAllows` is
+ * the same decision in SQL.
+ */
+export function authorizeScope(
+  row: OrgAccessRow | ProjectAccessRow | undefined,
+  kind: "organization" | "project",
+  permission: OrgPermission,
+): ScopeAccess {
+  let access: ScopeAccess;
+  if (kind === "organization") {
+    const org = orgAccessFromRow(row as OrgAccessRow | undefined);
+    access = { orgId: org.organization.id, projectId: null, orgRole: org.role, projectRole: null };
+  } else {
+    const project = projectAccessFromRow(row as ProjectAccessRow | undefined);
+    access = {
+      orgId: project.organization.id,
+      projectId: project.project.id,
+      orgRole: project.orgRole,
+      projectRole: project.projectRole,
+    };
+  }
+  if (!hasPermission(access.orgRole, permission) && access.projectRole !== "admin") {
+    throw new ApiError(
+      "FORBIDDEN",
+      kind === "organization"
+        ? `Your role (${access.orgRole}) does not allow ${permission}.`
+        : `Your roles (organization ${access.orgRole}, project ${access.projectRole ?? "none"}) do not allow ${permission}.`,
+    );
+  }
+  return access;
+}
+
+/** Nobody grants (or re-grants, or takes back) an organization role above their own. */
+export function assertCanGrant(callerRole: OrgRole, role: OrgRole, doing = "invite at"): void {
+  if (!canGrantOrgRole(callerRole, role)) {
+    throw new ApiError(
+      "ROLE_ABOVE_OWN",
+      `You cannot ${doing} the organization role ${role}: it is above your own (${callerRole}).`,
+    );
+  }
+}
+
+/** The caller's roles beside an invite they act on by id (resend, revoke). */
+export interface InviteManagerRoles {
+  caller_org_role: OrgRole | null;
+  caller_project_role: ProjectRole | null;
+}
+
+/**
+ * An invite as its managers see it: organization members with `permission`, or admins of the
+ * invite's project. Anyone else — other organizations included — gets 404 (no existence oracle).
+ * guards.ts's `managesInvite` is the same decision (with the rank rule) in SQL.
+ */
+export function authorizeManagedInvite<R extends InviteManagerRoles>(
+  row: R | undefined,
+  permission: OrgPermission,
+): R & { caller_org_role: OrgRole } {
+  if (
+    row === undefined ||
+    row.caller_org_role === null ||
+    (!hasPermission(row.caller_org_role, permission) && row.caller_project_role !== "admin")
+  ) {
+    throw new ApiError("INVITE_NOT_FOUND", "No such invite.");
+  }
+  return row as R & { caller_org_role: OrgRole };
 }

@@ -1,6 +1,7 @@
 import { assertOrgPermission, type OrgAccessRow, orgAccessFromRow, orgAccessStatement } from "./access";
 import { type Db, iso } from "./db";
 import { decodeCursor, type Page, type PageQuery, toPage } from "./pagination";
+import { prepare, sql } from "./sql";
 
 /** Reading the audit log (writing is `auditStatement` in audit.ts, inside each change's batch). */
 interface AuditEventRow {
@@ -51,15 +52,15 @@ export async function listAuditEvents(
 ): Promise<Page<AuditEventView>> {
   const { orgId, userId, page } = input;
   const cursor = decodeCursor(page.cursor);
-  const after = cursor === null ? "" : "AND (created_at < ? OR (created_at = ? AND id < ?))";
+  const after =
+    cursor === null ? sql`` : sql`AND (created_at < ${cursor[0]} OR (created_at = ${cursor[0]} AND id < ${cursor[1]}))`;
   const [accessResult, listResult] = await db.batch([
     orgAccessStatement(db, orgId, userId),
-    db
-      .prepare(
-        `SELECT id, actor_id, action, target_type, target_id, data, created_at FROM audit_events
-         WHERE organization_id = ? ${after} ORDER BY created_at DESC, id DESC LIMIT ?`,
-      )
-      .bind(orgId, ...(cursor === null ? [] : [cursor[0], cursor[0], cursor[1]]), page.limit + 1),
+    prepare(
+      db,
+      sql`SELECT id, actor_id, action, target_type, target_id, data, created_at FROM audit_events
+          WHERE organization_id = ${orgId} ${after} ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`,
+    ),
   ]);
   assertOrgPermission(orgAccessFromRow(accessResult?.results[0] as OrgAccessRow | undefined), "audit:read");
   return toPage((listResult?.results ?? []) as AuditEventRow[], page.limit, (r) => [r.created_at, r.id], toAuditEvent);

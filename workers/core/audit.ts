@@ -1,5 +1,8 @@
+import { getTableName } from "drizzle-orm";
+import { auditEvents } from "../../schema";
 import type { Db } from "./db";
 import { newId } from "./ids";
+import { prepare, type SQL, sql } from "./sql";
 
 export type AuditAction =
   | "organization.created"
@@ -23,56 +26,84 @@ export type AuditAction =
   | "project_member.removed"
   | "project_member.left";
 
+export type AuditTargetType = "organization" | "member" | "project" | "project_member" | "invite";
+
 export interface AuditEntry {
   organizationId: string;
   actorId: string | null;
   action: AuditAction;
-  target: { type: "organization" | "member" | "project" | "project_member" | "invite"; id: string };
+  target: { type: AuditTargetType; id: string };
   data?: Record<string, unknown>;
   at: number;
 }
 
 /**
- * The audit event for a change, as a statement to put in the change's own batch: the record is
- * written if and only if the change is.
+ * Audit rows written by a query, one per row its `from` yields: the multi-row form (rows from
+ * `json_each`, or from the invites a transition just changed) and the conditional form (the guard
+ * of the change goes in `from`'s WHERE, so the row is written exactly when the change is). Each
+ * value is an SQL expression over `from`'s rows, or a plain value bound where it stands.
  */
-export function auditStatement(db: Db, entry: AuditEntry): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(
-      newId("auditEvent"),
-      entry.organizationId,
-      entry.actorId,
-      entry.action,
-      entry.target.type,
-      entry.target.id,
-      JSON.stringify(entry.data ?? {}),
-      entry.at,
-    );
+export interface AuditRows {
+  action: AuditAction;
+  targetType: AuditTargetType;
+  /** A fresh `newId("auditEvent")` per row (bound, or picked from a JSON list by position). */
+  id: SQL | string;
+  organizationId: SQL | string;
+  actorId: SQL | string | null;
+  targetId: SQL | string;
+  /** A JSON object (e.g. `json_object(…)`), or its text. */
+  data: SQL | string;
+  at: number;
+  /** `FROM … WHERE …`, or just `WHERE …` for a single conditional row. */
+  from: SQL;
+}
+
+// The table and its columns from schema/, in the order of the SELECT below.
+const AUDIT_TABLE = sql.identifier(getTableName(auditEvents));
+const AUDIT_COLUMNS = sql.join(
+  [
+    auditEvents.id,
+    auditEvents.organizationId,
+    auditEvents.actorId,
+    auditEvents.action,
+    auditEvents.targetType,
+    auditEvents.targetId,
+    auditEvents.data,
+    auditEvents.createdAt,
+  ].map((c) => sql.identifier(c.name)),
+  sql`, `,
+);
+
+/**
+ * THE writer of audit rows: every `INSERT INTO audit_events` in Roster is a statement made here,
+ * to be put in the batch of the change it records. Several `rows` become one statement
+ * (UNION ALL), so a change that writes several kinds of rows stays one statement in its batch.
+ */
+export function auditRowsStatement(db: Db, rows: AuditRows[]): D1PreparedStatement {
+  const selects = rows.map(
+    (r) =>
+      sql`SELECT ${r.id}, ${r.organizationId}, ${r.actorId}, ${r.action}, ${r.targetType}, ${r.targetId}, ${r.data}, ${r.at} ${r.from}`,
+  );
+  return prepare(db, sql`INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)}`);
 }
 
 /**
- * The same, written only when `condition` (a SQL expression over `?` params) holds when the batch
- * runs: for audit rows that must follow a guarded statement earlier in the same batch.
+ * The audit event for a change, as a statement to put in the change's own batch: the record is
+ * written if and only if the change is — unconditionally, or only when `condition` holds when the
+ * batch runs (for audit rows that must follow a guarded statement of the same batch).
  */
-export function auditStatementIf(db: Db, entry: AuditEntry, condition: string, params: unknown[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${condition}`,
-    )
-    .bind(
-      newId("auditEvent"),
-      entry.organizationId,
-      entry.actorId,
-      entry.action,
-      entry.target.type,
-      entry.target.id,
-      JSON.stringify(entry.data ?? {}),
-      entry.at,
-      ...params,
-    );
+export function auditStatement(db: Db, entry: AuditEntry, condition?: SQL): D1PreparedStatement {
+  return auditRowsStatement(db, [
+    {
+      action: entry.action,
+      targetType: entry.target.type,
+      id: newId("auditEvent"),
+      organizationId: entry.organizationId,
+      actorId: entry.actorId,
+      targetId: entry.target.id,
+      data: JSON.stringify(entry.data ?? {}),
+      at: entry.at,
+      from: condition === undefined ? sql`` : sql`WHERE ${condition}`,
+    },
+  ]);
 }

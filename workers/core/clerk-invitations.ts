@@ -1,6 +1,12 @@
+import { getTableName } from "drizzle-orm";
+import { emailDeliveries, invites } from "../../schema";
 import { type ClerkBackend, clerkFailure, withClerkTimeout } from "./clerk-api";
 import type { Config } from "./config";
-import type { Db } from "./db";
+import { all, batch, type Db } from "./db";
+import type { ClerkInvitationKind, ClerkRevokeMessage } from "./email-messages";
+import { prepare, type SQL, sql } from "./sql";
+
+export type { ClerkInvitationKind, ClerkRevokeMessage } from "./email-messages";
 
 /**
  * The Clerk invitation behind a Roster invite, when Clerk delivers it (EMAIL_PROVIDER=clerk).
@@ -22,16 +28,7 @@ import type { Db } from "./db";
  * `{APP_URL}/join?invitation={id}` and `public_metadata.roster.kind` is "platform_invitation";
  * they need their own stale query beside the invites' one below.
  */
-export type ClerkInvitationKind = "invite";
-
 export interface ClerkInvitationRef {
-  kind: ClerkInvitationKind;
-  id: string;
-}
-
-/** EMAIL_QUEUE message: revoke whatever is stale for this invite. */
-export interface ClerkRevokeMessage {
-  type: "clerk_revoke";
   kind: ClerkInvitationKind;
   id: string;
 }
@@ -78,9 +75,27 @@ function revokeMessage(ref: ClerkInvitationRef): ClerkRevokeMessage {
   return { type: "clerk_revoke", kind: ref.kind, id: ref.id };
 }
 
+// The deliveries (alias `d`) and their invites (alias `i`), named by the schema.
+const DELIVERIES = sql.identifier(getTableName(emailDeliveries));
+const INVITES = sql.identifier(getTableName(invites));
+const d = Object.fromEntries(
+  (["inviteId", "tokenVersion", "clerkInvitationId", "clerkRevokedAt"] as const).map((key) => [
+    key,
+    sql.raw(`d."${emailDeliveries[key].name}"`),
+  ]),
+) as Record<"inviteId" | "tokenVersion" | "clerkInvitationId" | "clerkRevokedAt", SQL>;
+const i = Object.fromEntries(
+  (["id", "status", "expiresAt", "tokenVersion"] as const).map((key) => [key, sql.raw(`i."${invites[key].name}"`)]),
+) as Record<"id" | "status" | "expiresAt" | "tokenVersion", SQL>;
+
+/** The deliveries joined to their invites. */
+const DELIVERIES_OF_INVITES = sql`${DELIVERIES} d JOIN ${INVITES} i ON ${i.id} = ${d.inviteId}`;
+
 /** Stale: the invite is no longer pending, is past its expiry, or moved on to a newer version. */
-const STALE_INVITE_SQL = `d.clerk_invitation_id IS NOT NULL AND d.clerk_revoked_at IS NULL
-  AND (i.status <> 'pending' OR i.expires_at <= ? OR d.token_version < i.token_version)`;
+function staleAt(now: number): SQL {
+  return sql`${d.clerkInvitationId} IS NOT NULL AND ${d.clerkRevokedAt} IS NULL
+    AND (${i.status} <> 'pending' OR ${i.expiresAt} <= ${now} OR ${d.tokenVersion} < ${i.tokenVersion})`;
+}
 
 export type RevokeOutcome =
   | { kind: "done"; revoked: number }
@@ -98,13 +113,13 @@ export async function revokeStaleClerkInvitations(
   ref: ClerkInvitationRef,
   now: number,
 ): Promise<RevokeOutcome> {
-  const { results } = await db
-    .prepare(
-      `SELECT d.token_version, d.clerk_invitation_id FROM email_deliveries d JOIN invites i ON i.id = d.invite_id
-       WHERE d.invite_id = ? AND ${STALE_INVITE_SQL}`,
-    )
-    .bind(ref.id, now)
-    .all<{ token_version: number; clerk_invitation_id: string }>();
+  const results = await all<{ token_version: number; clerk_invitation_id: string }>(
+    prepare(
+      db,
+      sql`SELECT ${d.tokenVersion} AS token_version, ${d.clerkInvitationId} AS clerk_invitation_id
+          FROM ${DELIVERIES_OF_INVITES} WHERE ${d.inviteId} = ${ref.id} AND ${staleAt(now)}`,
+    ),
+  );
 
   const finished: { version: number; clerkId: string }[] = [];
   let retry: { reason: string; retryAfter: number | null } | null = null;
@@ -122,18 +137,19 @@ export async function revokeStaleClerkInvitations(
       }
     }
   }
-  if (finished.length > 0) {
-    await db.batch(
-      finished.map((f) =>
-        db
-          .prepare(
-            `UPDATE email_deliveries SET clerk_revoked_at = ?
-             WHERE invite_id = ? AND token_version = ? AND clerk_invitation_id = ? AND clerk_revoked_at IS NULL`,
-          )
-          .bind(now, ref.id, f.version, f.clerkId),
+  const revokedAt = sql.identifier(emailDeliveries.clerkRevokedAt.name);
+  await batch(
+    db,
+    finished.map((f) =>
+      prepare(
+        db,
+        sql`UPDATE ${DELIVERIES} SET ${revokedAt} = ${now}
+            WHERE ${sql.identifier(emailDeliveries.inviteId.name)} = ${ref.id}
+              AND ${sql.identifier(emailDeliveries.tokenVersion.name)} = ${f.version}
+              AND ${sql.identifier(emailDeliveries.clerkInvitationId.name)} = ${f.clerkId} AND ${revokedAt} IS NULL`,
       ),
-    );
-  }
+    ),
+  );
   return retry === null ? { kind: "done", revoked: finished.length } : { kind: "retry", ...retry };
 }
 
@@ -151,13 +167,12 @@ export async function sweepStaleClerkInvitations(
   now: number,
   limit = SWEEP_LIMIT,
 ): Promise<number> {
-  const { results } = await db
-    .prepare(
-      `SELECT DISTINCT d.invite_id FROM email_deliveries d JOIN invites i ON i.id = d.invite_id
-       WHERE ${STALE_INVITE_SQL} LIMIT ?`,
-    )
-    .bind(now, limit)
-    .all<{ invite_id: string }>();
+  const results = await all<{ invite_id: string }>(
+    prepare(
+      db,
+      sql`SELECT DISTINCT ${d.inviteId} AS invite_id FROM ${DELIVERIES_OF_INVITES} WHERE ${staleAt(now)} LIMIT ${limit}`,
+    ),
+  );
   if (results.length === 0) return 0;
   await queue.sendBatch(
     results.map((r) => ({ body: revokeMessage({ kind: "invite", id: r.invite_id }), contentType: "json" as const })),

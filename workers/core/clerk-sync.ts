@@ -1,10 +1,12 @@
 import { z } from "zod";
-import { auditStatement, auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { type Db, isUniqueViolation } from "./db";
 import { canonicalEmail } from "./email";
 import { ApiError } from "./errors";
+import { rankOf } from "./guards";
 import { deleteOrganizationStatements } from "./organizations";
-import { ORG_ROLES, type OrgRole, orgRank } from "./roles";
+import type { OrgRole } from "./roles";
+import { prepare, sql } from "./sql";
 import { placeholderEmail } from "./users";
 
 /**
@@ -108,7 +110,7 @@ export async function applyUserUpsert(
   const placeholder = placeholderEmail(user.id);
   // The guard every user_emails statement carries: this event's upsert is the one stored. It is
   // false when the upsert was skipped (an older event, or a tombstoned user whose row is gone).
-  const isCurrent = "(SELECT clerk_updated_at FROM admins WHERE id = ?) = ?";
+  const isCurrent = sql`(SELECT clerk_updated_at FROM admins WHERE id = ${user.id}) = ${user.updated_at}`;
   const statements = [
     recordDeliveryStatement(db, delivery.svixId, delivery.type, now),
     // admins.email is UNIQUE (legacy): when another user already holds the address, this user
@@ -129,14 +131,13 @@ export async function applyUserUpsert(
          WHERE admins.clerk_updated_at IS NULL OR excluded.clerk_updated_at >= admins.clerk_updated_at`,
       )
       .bind(user.id, primary, placeholder, userDisplayName(user), now, user.updated_at),
-    db.prepare(`DELETE FROM user_emails WHERE user_id = ? AND ${isCurrent}`).bind(user.id, user.id, user.updated_at),
+    prepare(db, sql`DELETE FROM user_emails WHERE user_id = ${user.id} AND ${isCurrent}`),
     ...addresses.map((a) =>
-      db
-        .prepare(
-          `INSERT INTO user_emails (user_id, email, verified, is_primary, created_at)
-           SELECT ?, ?, ?, ?, ? WHERE ${isCurrent}`,
-        )
-        .bind(user.id, a.email, a.verified ? 1 : 0, a.primary ? 1 : 0, now, user.id, user.updated_at),
+      prepare(
+        db,
+        sql`INSERT INTO user_emails (user_id, email, verified, is_primary, created_at)
+            SELECT ${user.id}, ${a.email}, ${a.verified ? 1 : 0}, ${a.primary ? 1 : 0}, ${now} WHERE ${isCurrent}`,
+      ),
     ),
   ];
   try {
@@ -148,35 +149,33 @@ export async function applyUserUpsert(
   }
 }
 
-const RANK_SQL = `CASE x.role ${ORG_ROLES.map((role) => `WHEN '${role}' THEN ${orgRank(role)}`).join(" ")} ELSE 0 END`;
-
 /** The member who inherits an organization: highest-ranked, then longest-standing. */
-const SUCCESSOR_SQL = (column: "user_id" | "role") =>
-  `(SELECT x.${column} FROM organization_users x
+const successor = (column: "user_id" | "role") =>
+  sql`(SELECT x.${sql.raw(column)} FROM organization_users x
     WHERE x.organization_id = ou.organization_id AND x.user_id <> ou.user_id
-    ORDER BY ${RANK_SQL} DESC, x.created_at, x.user_id LIMIT 1)`;
+    ORDER BY ${rankOf(sql`x.role`)} DESC, x.created_at, x.user_id LIMIT 1)`;
 
-/** The deleted user's memberships, each with what deleting the user means for it. ?1 = user id. */
-const PLAN_SQL = `
+/** The deleted user's memberships, each with what deleting the user means for it. */
+const planSql = (userId: string) => sql`
   SELECT ou.organization_id, ou.role,
          (ou.role = 'owner' AND NOT EXISTS (
             SELECT 1 FROM organization_users o2
             WHERE o2.organization_id = ou.organization_id AND o2.role = 'owner' AND o2.user_id <> ou.user_id)) AS sole_owner,
-         ${SUCCESSOR_SQL("user_id")} AS successor_id,
-         ${SUCCESSOR_SQL("role")} AS successor_role
-  FROM organization_users ou WHERE ou.user_id = ?1`;
+         ${successor("user_id")} AS successor_id,
+         ${successor("role")} AS successor_role
+  FROM organization_users ou WHERE ou.user_id = ${userId}`;
 
 /**
  * The plan as one string, computed in SQL both when it is read and inside the batch that applies
  * it: if they differ, the memberships changed in between and the batch must not apply a stale
  * plan (it could leave an organization without an owner).
  */
-const PLAN_FINGERPRINT_SQL = `
+const planFingerprintSql = (userId: string) => sql`
   SELECT group_concat(
            organization_id || ':' || role || ':' || sole_owner || ':' ||
            CASE WHEN sole_owner THEN COALESCE(successor_id, '') || ':' || COALESCE(successor_role, '') ELSE '' END,
            '|' ORDER BY organization_id) AS fingerprint
-  FROM (${PLAN_SQL})`;
+  FROM (${planSql(userId)})`;
 
 interface PlanRow {
   organization_id: string;
@@ -202,8 +201,8 @@ export async function applyUserDeleted(
   for (let attempt = 1; attempt <= MAX_DELETE_ATTEMPTS; attempt++) {
     const [seen, planResult, fingerprintResult] = await db.batch([
       db.prepare("SELECT 1 AS seen FROM webhook_events WHERE svix_id = ?").bind(delivery.svixId),
-      db.prepare(PLAN_SQL).bind(userId),
-      db.prepare(PLAN_FINGERPRINT_SQL).bind(userId),
+      prepare(db, planSql(userId)),
+      prepare(db, planFingerprintSql(userId)),
     ]);
     if ((seen?.results.length ?? 0) > 0) return "duplicate";
     const plan = (planResult?.results ?? []) as PlanRow[];
@@ -233,23 +232,22 @@ function userDeletedStatements(
     recordDeliveryStatement(db, delivery.svixId, delivery.type, now),
     // The plan check. SQLite has no RAISE outside triggers, so a stale plan fails the batch the
     // same way a duplicate does: by inserting this delivery's id a second time.
-    db
-      .prepare(
-        `INSERT INTO webhook_events (svix_id, event_type, received_at)
-         SELECT ?2, ?3, ?4 WHERE (${PLAN_FINGERPRINT_SQL}) IS NOT ?5`,
-      )
-      .bind(userId, delivery.svixId, delivery.type, now, fingerprint),
+    prepare(
+      db,
+      sql`INSERT INTO webhook_events (svix_id, event_type, received_at)
+          SELECT ${delivery.svixId}, ${delivery.type}, ${now} WHERE (${planFingerprintSql(userId)}) IS NOT ${fingerprint}`,
+    ),
   ];
   for (const row of plan) {
     const orgId = row.organization_id;
     if (row.sole_owner === 1 && row.successor_id !== null) {
       // Guarded like every transition, although the plan check already holds it: only while
       // nobody else owns the organization.
-      const guard = `EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND user_id = ? AND role <> 'owner')
-        AND NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND role = 'owner' AND user_id <> ?)`;
-      const params = [orgId, row.successor_id, orgId, userId];
+      const guard = sql`EXISTS (SELECT 1 FROM organization_users
+                                WHERE organization_id = ${orgId} AND user_id = ${row.successor_id} AND role <> 'owner')
+        AND NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ${orgId} AND role = 'owner' AND user_id <> ${userId})`;
       statements.push(
-        auditStatementIf(
+        auditStatement(
           db,
           {
             organizationId: orgId,
@@ -260,13 +258,12 @@ function userDeletedStatements(
             at: now,
           },
           guard,
-          params,
         ),
-        db
-          .prepare(
-            `UPDATE organization_users SET role = 'owner', updated_at = ? WHERE organization_id = ? AND user_id = ? AND ${guard}`,
-          )
-          .bind(now, orgId, row.successor_id, ...params),
+        prepare(
+          db,
+          sql`UPDATE organization_users SET role = 'owner', updated_at = ${now}
+              WHERE organization_id = ${orgId} AND user_id = ${row.successor_id} AND ${guard}`,
+        ),
       );
     }
     statements.push(
@@ -287,12 +284,9 @@ function userDeletedStatements(
   for (const row of plan) {
     if (row.sole_owner !== 1 || row.successor_id !== null) continue;
     // The user was the organization's only member: it goes with them, if still empty.
-    const empty = {
-      sql: "NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ?)",
-      params: [row.organization_id],
-    };
+    const empty = sql`NOT EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ${row.organization_id})`;
     statements.push(
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: row.organization_id,
@@ -302,8 +296,7 @@ function userDeletedStatements(
           data: { reason: "last_member_deleted", userId },
           at: now,
         },
-        `EXISTS (SELECT 1 FROM organizations WHERE id = ?) AND ${empty.sql}`,
-        [row.organization_id, ...empty.params],
+        sql`EXISTS (SELECT 1 FROM organizations WHERE id = ${row.organization_id}) AND ${empty}`,
       ),
       ...deleteOrganizationStatements(db, row.organization_id, empty),
     );

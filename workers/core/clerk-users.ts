@@ -1,8 +1,11 @@
+import { getTableName } from "drizzle-orm";
+import { userEmails } from "../../schema";
 import { clerkBackend, clerkFailure, withClerkTimeout } from "./clerk-api";
 import { applyUserUpsert, clerkUserSchema } from "./clerk-sync";
 import type { Config } from "./config";
-import type { Db } from "./db";
+import { type Db, first } from "./db";
 import { ApiError } from "./errors";
+import { prepare, type SQL, sql } from "./sql";
 
 /**
  * A user who just signed up through a Clerk ticket usually reaches the accept page before their
@@ -31,13 +34,16 @@ export async function withClerkUserRefresh<T>(
     if (!(error instanceof ApiError) || !ADDRESS_REFUSALS.has(error.code) || config.CLERK_SECRET_KEY === undefined) {
       throw error;
     }
-    const known = await db
-      .prepare("SELECT 1 AS known FROM user_emails WHERE user_id = ? AND verified = 1 LIMIT 1")
-      .bind(userId)
-      .first();
+    const known = await first(prepare(db, hasVerifiedAddress(userId)));
     if (known !== null || !(await refreshUserFromClerk(db, config, userId, now))) throw error;
     return await action();
   }
+}
+
+function hasVerifiedAddress(userId: string): SQL {
+  const column = (c: { name: string }) => sql.identifier(c.name);
+  return sql`SELECT 1 AS known FROM ${sql.identifier(getTableName(userEmails))}
+             WHERE ${column(userEmails.userId)} = ${userId} AND ${column(userEmails.verified)} = 1 LIMIT 1`;
 }
 
 /** Reads the user from Clerk and applies it; true when that changed what Roster knows. */

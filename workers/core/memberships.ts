@@ -1,9 +1,11 @@
 import { assertOrgPermission, type OrgAccess, type OrgAccessRow, orgAccessFromRow, orgAccessStatement } from "./access";
-import { auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { batch, changes, type Db } from "./db";
 import { ApiError } from "./errors";
+import { allOf, holdsOrgRole, notLastOwner } from "./guards";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import { canActOnMember, canGrantOrgRole, hasPermission, ORG_ROLES, type OrgPermission, type OrgRole } from "./roles";
+import { canActOnMember, canGrantOrgRole, type OrgRole } from "./roles";
+import { prepare, sql } from "./sql";
 import { type Member, type MemberRow, toMember } from "./views";
 
 /**
@@ -28,42 +30,8 @@ export async function retryOnRace<T>(attempt: () => Promise<T | undefined>): Pro
   throw new ApiError("CONFLICT", "The resource kept changing while this request ran; try again.");
 }
 
-/** The organization roles that hold a permission, for SQL `IN` lists. */
-export function rolesWith(permission: OrgPermission): OrgRole[] {
-  return ORG_ROLES.filter((role) => hasPermission(role, permission));
-}
-
-export interface SqlGuard {
-  sql: string;
-  params: unknown[];
-}
-
-/** "`userId` is a member of `orgId` with one of `roles`", as a SQL condition. */
-export function holdsOrgRole(orgId: string, userId: string, roles: readonly OrgRole[]): SqlGuard {
-  return {
-    sql: `EXISTS (SELECT 1 FROM organization_users WHERE organization_id = ? AND user_id = ? AND role IN (${roles
-      .map(() => "?")
-      .join(", ")}))`,
-    params: [orgId, userId, ...roles],
-  };
-}
-
-/** Every guard holds. */
-export function allOf(...guards: SqlGuard[]): SqlGuard {
-  return { sql: guards.map((g) => `(${g.sql})`).join(" AND "), params: guards.flatMap((g) => g.params) };
-}
-
-/**
- * The last-owner rule, inside the statement that changes `target`: an owner's row may only lose
- * its ownership while another owner remains. Evaluated by SQLite in the write itself, so two
- * owners demoting or removing each other concurrently cannot both succeed.
- */
-function notLastOwner(orgId: string, targetRole: OrgRole): SqlGuard {
-  return {
-    sql: `? <> 'owner' OR (SELECT count(*) FROM organization_users WHERE organization_id = ? AND role = 'owner') > 1`,
-    params: [targetRole, orgId],
-  };
-}
+// The guard builders live in guards.ts; re-exported for the modules that import them from here.
+export { allOf, holdsOrgRole, orgRolesWith as rolesWith } from "./guards";
 
 function memberStatement(db: Db, orgId: string, userId: string): D1PreparedStatement {
   return db
@@ -127,14 +95,13 @@ export async function listMembers(db: Db, orgId: string, userId: string, page: P
   const after = afterNumericCursor(page.cursor, "ou.created_at", "ou.user_id");
   const [accessResult, listResult] = await batch(db, [
     orgAccessStatement(db, orgId, userId),
-    db
-      .prepare(
-        `SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
-         FROM organization_users ou JOIN admins a ON a.id = ou.user_id
-         WHERE ou.organization_id = ? AND ${after.sql}
-         ORDER BY ou.created_at, ou.user_id LIMIT ?`,
-      )
-      .bind(orgId, ...after.params, page.limit + 1),
+    prepare(
+      db,
+      sql`SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
+          FROM organization_users ou JOIN admins a ON a.id = ou.user_id
+          WHERE ou.organization_id = ${orgId} AND ${after}
+          ORDER BY ou.created_at, ou.user_id LIMIT ${page.limit + 1}`,
+    ),
   ]);
   assertOrgPermission(orgAccessFromRow(accessResult?.results[0] as OrgAccessRow | undefined), "org:read_members");
   return toPage(
@@ -177,7 +144,7 @@ export async function changeMemberRole(db: Db, change: RoleChange): Promise<Memb
     const [, update, updated] = await batch(db, [
       // The audit row goes first, under the same guard as the update: it is written exactly
       // when the update is (both see the same state inside the batch's transaction).
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -187,15 +154,13 @@ export async function changeMemberRole(db: Db, change: RoleChange): Promise<Memb
           data: { from: target.role, to: role },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      db
-        .prepare(
-          `UPDATE organization_users SET role = ?, updated_at = ?
-           WHERE organization_id = ? AND user_id = ? AND (${guard.sql})`,
-        )
-        .bind(role, now, orgId, targetId, ...guard.params),
+      prepare(
+        db,
+        sql`UPDATE organization_users SET role = ${role}, updated_at = ${now}
+            WHERE organization_id = ${orgId} AND user_id = ${targetId} AND (${guard})`,
+      ),
       memberStatement(db, orgId, targetId),
     ]);
     if (update === undefined || changes(update) === 0) return undefined;
@@ -223,7 +188,7 @@ export function removalStatements(db: Db, state: MemberState, removal: Removal):
   const leaving = actorId === targetId;
   const guard = memberChangeGuard(orgId, state.access, actorId, target);
   const audit = (action: "member.left" | "member.removed") =>
-    auditStatementIf(
+    auditStatement(
       db,
       {
         organizationId: orgId,
@@ -233,12 +198,11 @@ export function removalStatements(db: Db, state: MemberState, removal: Removal):
         data: { role: target.role, projects: state.projects.map((p) => p.project_id) },
         at: now,
       },
-      guard.sql,
-      guard.params,
+      guard,
     );
   // One event per project membership that goes with the organization membership.
   const projectEvents = state.projects.map((p) =>
-    auditStatementIf(
+    auditStatement(
       db,
       {
         organizationId: orgId,
@@ -252,8 +216,7 @@ export function removalStatements(db: Db, state: MemberState, removal: Removal):
         },
         at: now,
       },
-      `(${guard.sql}) AND EXISTS (SELECT 1 FROM project_admins WHERE project_id = ? AND admin_id = ?)`,
-      [...guard.params, p.project_id, targetId],
+      sql`(${guard}) AND EXISTS (SELECT 1 FROM project_admins WHERE project_id = ${p.project_id} AND admin_id = ${targetId})`,
     ),
   );
   return [
@@ -261,15 +224,16 @@ export function removalStatements(db: Db, state: MemberState, removal: Removal):
     ...projectEvents,
     // A project member is always an organization member: the project memberships go in the same
     // transaction, before the organization membership the guard reads.
-    db
-      .prepare(
-        `DELETE FROM project_admins
-         WHERE admin_id = ? AND project_id IN (SELECT id FROM projects WHERE organization_id = ?) AND (${guard.sql})`,
-      )
-      .bind(targetId, orgId, ...guard.params),
-    db
-      .prepare(`DELETE FROM organization_users WHERE organization_id = ? AND user_id = ? AND (${guard.sql})`)
-      .bind(orgId, targetId, ...guard.params),
+    prepare(
+      db,
+      sql`DELETE FROM project_admins
+          WHERE admin_id = ${targetId} AND project_id IN (SELECT id FROM projects WHERE organization_id = ${orgId})
+            AND (${guard})`,
+    ),
+    prepare(
+      db,
+      sql`DELETE FROM organization_users WHERE organization_id = ${orgId} AND user_id = ${targetId} AND (${guard})`,
+    ),
   ];
 }
 

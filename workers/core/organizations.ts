@@ -1,12 +1,14 @@
 import { assertOrgPermission, requireOrgMember, requireOrgPermission } from "./access";
-import { auditStatement, auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { batch, changes, type Db, isForeignKeyViolation, isUniqueViolation } from "./db";
 import { ApiError } from "./errors";
+import { holdsOrgRole, orgRolesWith } from "./guards";
 import { newId } from "./ids";
-import { holdsOrgRole, retryOnRace, rolesWith } from "./memberships";
+import { retryOnRace } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
 import type { OrgRole } from "./roles";
 import { deriveSlug, withRandomSuffix } from "./slugs";
+import { prepare, type SQL, sql } from "./sql";
 import { ensureUserStatement } from "./users";
 import { type Organization, type OrganizationRow, toOrganization } from "./views";
 
@@ -17,16 +19,10 @@ import { type Organization, type OrganizationRow, toOrganization } from "./views
  * `guard`, when given, is a SQL condition (with its params) that must hold for anything to be
  * deleted, e.g. "the organization has no member left".
  */
-export function deleteOrganizationStatements(
-  db: Db,
-  orgId: string,
-  guard?: { sql: string; params: unknown[] },
-): D1PreparedStatement[] {
-  const where = guard ? ` AND (${guard.sql})` : "";
-  const params = guard?.params ?? [];
+export function deleteOrganizationStatements(db: Db, orgId: string, guard: SQL = sql`1`): D1PreparedStatement[] {
   return [
-    db.prepare(`DELETE FROM projects WHERE organization_id = ?${where}`).bind(orgId, ...params),
-    db.prepare(`DELETE FROM organizations WHERE id = ?${where}`).bind(orgId, ...params),
+    prepare(db, sql`DELETE FROM projects WHERE organization_id = ${orgId} AND (${guard})`),
+    prepare(db, sql`DELETE FROM organizations WHERE id = ${orgId} AND (${guard})`),
   ];
 }
 
@@ -61,20 +57,16 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
     const id = newId("organization");
     const slug =
       input.slug !== undefined
-        ? { sql: "?", params: [input.slug] }
-        : {
-            sql: "CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ?) THEN ? ELSE ? END",
-            params: [base, withRandomSuffix(base), base],
-          };
+        ? sql`${input.slug}`
+        : sql`CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ${base}) THEN ${withRandomSuffix(base)} ELSE ${base} END`;
     try {
       const results = await batch(db, [
         ensureUserStatement(db, userId, now),
-        db
-          .prepare(
-            `INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
-             VALUES (?, ?, ${slug.sql}, ?, ?, NULL)`,
-          )
-          .bind(id, name, ...slug.params, now, now),
+        prepare(
+          db,
+          sql`INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
+              VALUES (${id}, ${name}, ${slug}, ${now}, ${now}, NULL)`,
+        ),
         db
           .prepare(
             `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
@@ -115,15 +107,13 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
 /** The caller's organizations, in the order they joined them. One round trip. */
 export async function listOrganizations(db: Db, userId: string, page: PageQuery): Promise<Page<Organization>> {
   const after = afterNumericCursor(page.cursor, "ou.created_at", "ou.organization_id");
-  const { results } = await db
-    .prepare(
-      `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role, ou.created_at AS joined_at
-       FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
-       WHERE ou.user_id = ? AND ${after.sql}
-       ORDER BY ou.created_at, ou.organization_id LIMIT ?`,
-    )
-    .bind(userId, ...after.params, page.limit + 1)
-    .all<OrganizationRow & { role: OrgRole; joined_at: number }>();
+  const { results } = await prepare(
+    db,
+    sql`SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role, ou.created_at AS joined_at
+        FROM organization_users ou JOIN organizations o ON o.id = ou.organization_id
+        WHERE ou.user_id = ${userId} AND ${after}
+        ORDER BY ou.created_at, ou.organization_id LIMIT ${page.limit + 1}`,
+  ).all<OrganizationRow & { role: OrgRole; joined_at: number }>();
   return toPage(
     results,
     page.limit,
@@ -158,12 +148,12 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
   return await retryOnRace(async () => {
     const access = await requireOrgPermission(db, orgId, actorId, "org:update");
     // The actor still holds the role the permission was checked on when the batch runs.
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:update"));
+    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("org:update"));
     const changed: Record<string, { from: unknown; to: unknown }> = {};
     if (name !== undefined) changed.name = { from: access.organization.name, to: name };
     if (maxMembers !== undefined) changed.maxMembers = { from: access.organization.max_members, to: maxMembers };
     const [, result, row] = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -173,16 +163,16 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
           data: changed,
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      db
-        .prepare(
-          `UPDATE organizations
-           SET name = COALESCE(?, name), max_members = CASE WHEN ? THEN ? ELSE max_members END, updated_at = ?
-           WHERE id = ? AND (${guard.sql})`,
-        )
-        .bind(name ?? null, maxMembers !== undefined ? 1 : 0, maxMembers ?? null, now, orgId, ...guard.params),
+      prepare(
+        db,
+        sql`UPDATE organizations
+            SET name = COALESCE(${name ?? null}, name),
+                max_members = CASE WHEN ${maxMembers !== undefined ? 1 : 0} THEN ${maxMembers ?? null} ELSE max_members END,
+                updated_at = ${now}
+            WHERE id = ${orgId} AND (${guard})`,
+      ),
       db
         .prepare(
           `SELECT o.id, o.name, o.slug, o.created_at, o.max_members, ou.role
@@ -205,9 +195,9 @@ export async function updateOrganization(db: Db, update: OrganizationUpdate): Pr
 export async function deleteOrganization(db: Db, orgId: string, actorId: string, now: number): Promise<void> {
   await retryOnRace(async () => {
     await requireOrgPermission(db, orgId, actorId, "org:delete");
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("org:delete"));
+    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("org:delete"));
     const results = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -216,8 +206,7 @@ export async function deleteOrganization(db: Db, orgId: string, actorId: string,
           target: { type: "organization", id: orgId },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
       ...deleteOrganizationStatements(db, orgId, guard),
     ]);

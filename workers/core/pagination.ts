@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError } from "./errors";
+import { type SQL, sql } from "./sql";
 
 /**
  * Keyset pagination. A cursor is the opaque base64url form of the last row's sort key
@@ -66,18 +67,15 @@ export function toPage<R, T>(rows: R[], limit: number, key: (row: R) => CursorKe
  * first page (a condition that always holds). A cursor whose sort value is not a number did not
  * come from this list: 400.
  */
-export function afterNumericCursor(
-  cursor: string | undefined,
-  sortColumn: string,
-  idColumn: string,
-): { sql: string; params: unknown[] } {
+export function afterNumericCursor(cursor: string | undefined, sortColumn: string, idColumn: string): SQL {
   const key = decodeCursor(cursor);
-  if (key === null) return { sql: "1 = 1", params: [] };
+  if (key === null) return sql`1 = 1`;
   const [sort, id] = key;
   if (typeof sort !== "number" || !Number.isFinite(sort)) {
     throw new ApiError("VALIDATION_FAILED", "The cursor is not valid.", {
       errors: [{ path: "cursor", message: "Invalid cursor" }],
     });
   }
-  return { sql: `(${sortColumn} > ? OR (${sortColumn} = ? AND ${idColumn} > ?))`, params: [sort, sort, id] };
+  const [s, i] = [sql.raw(sortColumn), sql.raw(idColumn)];
+  return sql`(${s} > ${sort} OR (${s} = ${sort} AND ${i} > ${id}))`;
 }

@@ -10,13 +10,15 @@ import {
   requireOrgPermission,
   requireProjectAccess,
 } from "./access";
-import { auditStatementIf } from "./audit";
+import { auditStatement } from "./audit";
 import { batch, changes, type Db } from "./db";
 import { ApiError } from "./errors";
+import { allOf, holdsOrgRole, holdsProjectRole, managesProject, orgRolesWith } from "./guards";
 import { newId } from "./ids";
-import { allOf, holdsOrgRole, retryOnRace, rolesWith, type SqlGuard } from "./memberships";
+import { retryOnRace } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
 import type { ProjectRole } from "./roles";
+import { prepare, sql } from "./sql";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
 /**
@@ -25,23 +27,6 @@ import { type Member, type MemberRow, type Project, type ProjectRow, toMember, t
  * with projects:read_all, manage a project's members. Writes are guarded like memberships.ts's:
  * the write restates what the read decided on and is re-decided when it lost a race.
  */
-
-/** "`userId` may still manage `projectId`": a project admin, or an organization role with read_all. */
-function managesProject(orgId: string, projectId: string, userId: string): SqlGuard {
-  const readAll = holdsOrgRole(orgId, userId, rolesWith("projects:read_all"));
-  return {
-    sql: `${readAll.sql} OR EXISTS (SELECT 1 FROM project_admins WHERE project_id = ? AND admin_id = ? AND role = 'admin')`,
-    params: [...readAll.params, projectId, userId],
-  };
-}
-
-/** "`userId` still holds `role` in `projectId`." */
-function holdsProjectRole(projectId: string, userId: string, role: ProjectRole): SqlGuard {
-  return {
-    sql: "EXISTS (SELECT 1 FROM project_admins WHERE project_id = ? AND admin_id = ? AND role = ?)",
-    params: [projectId, userId, role],
-  };
-}
 
 function projectMemberStatement(db: Db, projectId: string, userId: string): D1PreparedStatement {
   return db
@@ -70,18 +55,18 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
   return await retryOnRace(async () => {
     await requireOrgPermission(db, orgId, actorId, "projects:create");
     const id = newId("project");
-    const guard = holdsOrgRole(orgId, actorId, rolesWith("projects:create"));
+    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("projects:create"));
     const [created] = await batch(db, [
-      db
-        .prepare(`INSERT INTO projects (id, organization_id, name, created_at) SELECT ?, ?, ?, ? WHERE (${guard.sql})`)
-        .bind(id, orgId, name, now, ...guard.params),
-      db
-        .prepare(
-          `INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at)
-           SELECT ?, ?, 'admin', ?, ? WHERE (${guard.sql})`,
-        )
-        .bind(id, actorId, now, now, ...guard.params),
-      auditStatementIf(
+      prepare(
+        db,
+        sql`INSERT INTO projects (id, organization_id, name, created_at) SELECT ${id}, ${orgId}, ${name}, ${now} WHERE (${guard})`,
+      ),
+      prepare(
+        db,
+        sql`INSERT INTO project_admins (project_id, admin_id, role, created_at, updated_at)
+            SELECT ${id}, ${actorId}, 'admin', ${now}, ${now} WHERE (${guard})`,
+      ),
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -91,10 +76,9 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
           data: { name },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -104,8 +88,7 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
           data: { projectId: id, role: "admin", reason: "created_project" },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
     ]);
     if (created === undefined || changes(created) === 0) return undefined;
@@ -120,17 +103,16 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
  */
 export async function listProjects(db: Db, orgId: string, userId: string, page: PageQuery): Promise<Page<Project>> {
   const after = afterNumericCursor(page.cursor, "p.created_at", "p.id");
-  const readAll = holdsOrgRole(orgId, userId, rolesWith("projects:read_all"));
+  const readAll = holdsOrgRole(orgId, userId, orgRolesWith("projects:read_all"));
   const [accessResult, listResult] = await batch(db, [
     orgAccessStatement(db, orgId, userId),
-    db
-      .prepare(
-        `SELECT p.id, p.organization_id, p.name, p.created_at, pa.role
-         FROM projects p LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ?
-         WHERE p.organization_id = ? AND (pa.role IS NOT NULL OR ${readAll.sql}) AND ${after.sql}
-         ORDER BY p.created_at, p.id LIMIT ?`,
-      )
-      .bind(userId, orgId, ...readAll.params, ...after.params, page.limit + 1),
+    prepare(
+      db,
+      sql`SELECT p.id, p.organization_id, p.name, p.created_at, pa.role
+          FROM projects p LEFT JOIN project_admins pa ON pa.project_id = p.id AND pa.admin_id = ${userId}
+          WHERE p.organization_id = ${orgId} AND (pa.role IS NOT NULL OR ${readAll}) AND ${after}
+          ORDER BY p.created_at, p.id LIMIT ${page.limit + 1}`,
+    ),
   ]);
   orgAccessFromRow(accessResult?.results[0] as OrgAccessRow | undefined);
   return toPage(
@@ -157,14 +139,13 @@ export async function listProjectMembers(
   const after = afterNumericCursor(page.cursor, "pa.created_at", "pa.admin_id");
   const [accessResult, listResult] = await batch(db, [
     projectAccessStatement(db, projectId, userId),
-    db
-      .prepare(
-        `SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
-         FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
-         WHERE pa.project_id = ? AND ${after.sql}
-         ORDER BY pa.created_at, pa.admin_id LIMIT ?`,
-      )
-      .bind(projectId, ...after.params, page.limit + 1),
+    prepare(
+      db,
+      sql`SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
+          FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
+          WHERE pa.project_id = ${projectId} AND ${after}
+          ORDER BY pa.created_at, pa.admin_id LIMIT ${page.limit + 1}`,
+    ),
   ]);
   projectAccessFromRow(accessResult?.results[0] as ProjectAccessRow | undefined);
   return toPage(
@@ -220,7 +201,7 @@ export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange)
     const orgId = access.organization.id;
     const guard = allOf(managesProject(orgId, projectId, actorId), holdsProjectRole(projectId, targetId, target.role));
     const [, update, updated] = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -230,14 +211,13 @@ export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange)
           data: { projectId, from: target.role, to: role },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      db
-        .prepare(
-          `UPDATE project_admins SET role = ?, updated_at = ? WHERE project_id = ? AND admin_id = ? AND (${guard.sql})`,
-        )
-        .bind(role, now, projectId, targetId, ...guard.params),
+      prepare(
+        db,
+        sql`UPDATE project_admins SET role = ${role}, updated_at = ${now}
+            WHERE project_id = ${projectId} AND admin_id = ${targetId} AND (${guard})`,
+      ),
       projectMemberStatement(db, projectId, targetId),
     ]);
     if (update === undefined || changes(update) === 0) return undefined;
@@ -267,7 +247,7 @@ export async function removeProjectMember(db: Db, removal: ProjectRemoval): Prom
     const targetGuard = holdsProjectRole(projectId, targetId, target.role);
     const guard = leaving ? targetGuard : allOf(managesProject(orgId, projectId, actorId), targetGuard);
     const [, deleted] = await batch(db, [
-      auditStatementIf(
+      auditStatement(
         db,
         {
           organizationId: orgId,
@@ -277,12 +257,12 @@ export async function removeProjectMember(db: Db, removal: ProjectRemoval): Prom
           data: { projectId, role: target.role },
           at: now,
         },
-        guard.sql,
-        guard.params,
+        guard,
       ),
-      db
-        .prepare(`DELETE FROM project_admins WHERE project_id = ? AND admin_id = ? AND (${guard.sql})`)
-        .bind(projectId, targetId, ...guard.params),
+      prepare(
+        db,
+        sql`DELETE FROM project_admins WHERE project_id = ${projectId} AND admin_id = ${targetId} AND (${guard})`,
+      ),
     ]);
     return deleted !== undefined && changes(deleted) > 0 ? true : undefined;
   });

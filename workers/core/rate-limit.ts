@@ -1,5 +1,6 @@
 import type { Db } from "./db";
 import { ApiError } from "./errors";
+import { prepare, type SQL, sql } from "./sql";
 
 /**
  * Fixed-window rate limits kept in D1 (`rate_limits`). D1 rather than the Workers Rate Limiting
@@ -30,17 +31,30 @@ export function fixedWindow(key: string, limit: number, windowMs: number, now: n
   return { key, limit, windowMs, windowStart: Math.floor(now / windowMs) * windowMs };
 }
 
+// Every limiter key is built here (in JS, or in SQL when the id is only known inside a statement).
+const INVITE_ORG_PREFIX = "invite:org:";
+export const inviteOrgKey = (orgId: string): string => `${INVITE_ORG_PREFIX}${orgId}`;
+export const inviteUserKey = (userId: string): string => `invite:user:${userId}`;
+/** `inviteOrgKey` of an organization id computed inside a statement. */
+export const inviteOrgKeySql = (orgId: SQL): SQL => sql`(${INVITE_ORG_PREFIX} || ${orgId})`;
+const tokenIpKey = (request: Request): string => `token:ip:${clientIpKey(request.headers.get("CF-Connecting-IP"))}`;
+
 /** Invite emails sent (created or resent) per organization and per inviter, per hour. */
 export function inviteWindows(orgId: string, inviterId: string, limit: number, now: number): RateWindow[] {
   return [
-    fixedWindow(`invite:org:${orgId}`, limit, HOUR_MS, now),
-    fixedWindow(`invite:user:${inviterId}`, limit, HOUR_MS, now),
+    fixedWindow(inviteOrgKey(orgId), limit, HOUR_MS, now),
+    fixedWindow(inviteUserKey(inviterId), limit, HOUR_MS, now),
   ];
 }
 
 /** Token-bearing requests (preview, accept by token) per client IP, per minute. */
 export function tokenWindow(request: Request, limit: number, now: number): RateWindow {
-  return fixedWindow(`token:ip:${clientIpKey(request.headers.get("CF-Connecting-IP"))}`, limit, MINUTE_MS, now);
+  return fixedWindow(tokenIpKey(request), limit, MINUTE_MS, now);
+}
+
+/** A window's count inside a statement (0 when it has no row yet). */
+export function rateCountSql(key: SQL | string, windowStart: number): SQL {
+  return sql`COALESCE((SELECT count FROM rate_limits WHERE key = ${key} AND window_start = ${windowStart}), 0)`;
 }
 
 /**
@@ -67,10 +81,11 @@ export function clientIpKey(ip: string | null): string {
 
 /** One read of the current counts of `windows` (missing rows count 0). */
 export function rateCountStatement(db: Db, windows: RateWindow[]): D1PreparedStatement {
-  const where = windows.map(() => "(key = ? AND window_start = ?)").join(" OR ");
-  return db
-    .prepare(`SELECT key, count FROM rate_limits WHERE ${where}`)
-    .bind(...windows.flatMap((w) => [w.key, w.windowStart]));
+  const where = sql.join(
+    windows.map((w) => sql`(key = ${w.key} AND window_start = ${w.windowStart})`),
+    sql` OR `,
+  );
+  return prepare(db, sql`SELECT key, count FROM rate_limits WHERE ${where}`);
 }
 
 export type RateCounts = Map<string, number>;
@@ -114,15 +129,13 @@ export function rateIncrementStatement(db: Db, w: RateWindow, amount: number): D
     .bind(w.key, w.windowStart, amount, w.limit);
 }
 
-/** A SQL condition (with params) that holds while every window is within its limit. */
-export function rateGuard(windows: RateWindow[]): { sql: string; params: unknown[] } {
-  if (windows.length === 0) return { sql: "1", params: [] };
-  return {
-    sql: windows
-      .map(() => "COALESCE((SELECT count FROM rate_limits WHERE key = ? AND window_start = ?), 0) <= ?")
-      .join(" AND "),
-    params: windows.flatMap((w) => [w.key, w.windowStart, w.limit]),
-  };
+/** A SQL condition that holds while every window is within its limit. */
+export function rateGuard(windows: RateWindow[]): SQL {
+  if (windows.length === 0) return sql`1`;
+  return sql.join(
+    windows.map((w) => sql`${rateCountSql(w.key, w.windowStart)} <= ${w.limit}`),
+    sql` AND `,
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import { days, getConfig } from "../core/config";
 import type { Db } from "../core/db";
-import { newId } from "../core/ids";
+import { expireOverdueStatements } from "../core/invites/expire";
 import { purgeRateLimitsStatement } from "../core/rate-limit";
+import { sql } from "../core/sql";
 
 /**
  * The hourly expiry job: marks pending invites past `expires_at` as expired (audited), then
@@ -60,33 +61,20 @@ interface Step {
 
 const FINISHED = "('accepted', 'declined', 'revoked', 'expired')";
 
-// The rows a chunk expires, in index order (invites_status_expires: status, expires_at, rowid),
-// the same for the audit insert and the update of one batch.
-const DUE = `SELECT rowid FROM invites WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?`;
-
 /** Pending invites past their expiry become `expired`, each with an `invite.expired` audit event (no actor). */
 const expireStep: Step = {
   name: "expired",
   cost: 2,
   async chunk(db, now, rows) {
-    // Audit ids are made here (the same prefixed ids as everywhere) and paired with the chunk's
-    // rows by position: one JSON parameter instead of one per row.
-    const auditIds = JSON.stringify(Array.from({ length: rows }, () => newId("auditEvent")));
-    const [, update] = await db.batch([
-      db
-        .prepare(
-          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-           SELECT json_extract(?, '$[' || due.position || ']'), due.organization_id, NULL, 'invite.expired', 'invite',
-                  due.id,
-                  json_object('email', due.email,
-                              'expiresAt', strftime('%Y-%m-%dT%H:%M:%fZ', due.expires_at / 1000.0, 'unixepoch')), ?
-           FROM (SELECT i.id, i.organization_id, i.email, i.expires_at,
-                        row_number() OVER (ORDER BY i.expires_at, i.rowid) - 1 AS position
-                 FROM invites i WHERE i.rowid IN (${DUE})) due`,
-        )
-        .bind(auditIds, now, now, rows),
-      db.prepare(`UPDATE invites SET status = 'expired', updated_at = ? WHERE rowid IN (${DUE})`).bind(now, now, rows),
-    ]);
+    // The rows of one chunk in index order (invites_status_expires: status, expires_at, rowid).
+    const [, update] = await db.batch(
+      expireOverdueStatements(db, {
+        due: sql`SELECT rowid FROM invites WHERE status = 'pending' AND expires_at <= ${now}
+                 ORDER BY expires_at, rowid LIMIT ${rows}`,
+        now,
+        auditIds: rows,
+      }),
+    );
     return update?.meta.changes ?? 0;
   },
 };

@@ -1,10 +1,9 @@
-import { auditStatementIf } from "../core/audit";
+import type { emailDeliveries, invites } from "../../schema";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
-import { newId } from "../core/ids";
-import type { OrgRole, ProjectRole } from "../core/roles";
 import { sha256Hex } from "../core/tokens";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
+import { recordPermanentFailure, recordSentStatements, recordTransientFailure } from "./outcomes";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
 
@@ -39,29 +38,29 @@ export function retryDelaySeconds(baseSeconds: number, attempts: number): number
   return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
 }
 
-interface InviteRow {
-  id: string;
-  organization_id: string;
-  email: string;
-  role: OrgRole;
-  project_role: ProjectRole | null;
-  status: string;
-  token_hash: string;
-  token_version: number;
-  expires_at: number;
+type InviteRecord = typeof invites.$inferSelect;
+type DeliveryRecord = typeof emailDeliveries.$inferSelect;
+
+/** The invite as the claim batch reads it: columns typed from the schema, plus the names the email shows. */
+export interface InviteRow {
+  id: InviteRecord["id"];
+  organization_id: InviteRecord["organizationId"];
+  email: InviteRecord["email"];
+  role: InviteRecord["role"];
+  project_role: InviteRecord["projectRole"];
+  status: InviteRecord["status"];
+  token_hash: InviteRecord["tokenHash"];
+  token_version: InviteRecord["tokenVersion"];
+  expires_at: InviteRecord["expiresAt"];
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
   inviter_email: string | null;
-  delivery_attempts: number;
-  delivery_state: "sending" | "sent" | "failed" | null;
-  claim_id: string | null;
-  lease_until: number | null;
+  delivery_attempts: InviteRecord["deliveryAttempts"];
+  delivery_state: DeliveryRecord["state"] | null;
+  claim_id: DeliveryRecord["claimId"] | null;
+  lease_until: DeliveryRecord["leaseUntil"] | null;
 }
-
-/** This version has no final outcome yet: outcome writes are guarded by it. */
-const STILL_SENDING = `EXISTS (SELECT 1 FROM email_deliveries d
-  WHERE d.invite_id = ? AND d.token_version = ? AND d.state = 'sending')`;
 
 export interface DeliveryContext {
   db: Db;
@@ -242,166 +241,4 @@ function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): O
     idempotencyKey: key,
     about: { kind: "invite", id: invite.id },
   };
-}
-
-function recordSentStatements(
-  db: Db,
-  body: InviteEmailMessage,
-  providerMessageId: string | null,
-  clerkInvitationId: string | null,
-  now: number,
-): D1PreparedStatement[] {
-  return [
-    db
-      .prepare(
-        `UPDATE invites SET delivery_status = 'sent', delivery_sent_at = ?, delivery_error = NULL
-         WHERE id = ? AND token_version = ?`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET state = 'sent', provider_message_id = ?, clerk_invitation_id = ?, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
-      )
-      .bind(providerMessageId, clerkInvitationId, now, body.inviteId, body.tokenVersion),
-  ];
-}
-
-/** Keeps the error for the inviter's list and releases our claim, so the retry can claim at once. */
-async function recordTransientFailure(
-  db: Db,
-  body: InviteEmailMessage,
-  claimId: string,
-  reason: string,
-  now: number,
-): Promise<void> {
-  await db.batch([
-    db
-      .prepare(`UPDATE invites SET delivery_error = ? WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`)
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET lease_until = 0, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND claim_id = ? AND state = 'sending'`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion, claimId),
-  ]);
-}
-
-/**
- * The recipient or message was refused: no retry can help. The audit row and the invite's state
- * are guarded by the same "still sending" condition, read before the last statement ends it, so
- * a duplicate changes nothing.
- */
-async function recordPermanentFailure(
-  db: Db,
-  invite: InviteRow,
-  body: InviteEmailMessage,
-  reason: string,
-  now: number,
-): Promise<void> {
-  await db.batch([
-    auditStatementIf(
-      db,
-      {
-        organizationId: invite.organization_id,
-        actorId: null,
-        action: "invite.delivery_failed",
-        target: { type: "invite", id: invite.id },
-        data: { reason, tokenVersion: body.tokenVersion, attempts: invite.delivery_attempts },
-        at: now,
-      },
-      `(SELECT token_version FROM invites WHERE id = ?) = ? AND ${STILL_SENDING}`,
-      [body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion],
-    ),
-    db
-      .prepare(
-        `UPDATE invites SET delivery_status = 'failed', delivery_error = ?
-         WHERE id = ? AND token_version = ? AND ${STILL_SENDING}`,
-      )
-      .bind(reason, body.inviteId, body.tokenVersion, body.inviteId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion),
-  ]);
-}
-
-/**
- * The Worker's configuration does not parse, so no email can be built: keeps the reason on each
- * message's invite (what an admin sees in the invite list) before the messages are retried.
- */
-export async function recordConfigurationError(
-  db: Db,
-  messages: readonly Message<unknown>[],
-  reason: string,
-): Promise<void> {
-  const bodies = messages.flatMap((m) => {
-    const parsed = emailMessageSchema.safeParse(m.body);
-    return parsed.success ? [parsed.data] : [];
-  });
-  await db.batch(
-    bodies.map((body) =>
-      db
-        .prepare(
-          `UPDATE invites SET delivery_error = ?
-           WHERE id = ? AND token_version = ? AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM email_deliveries d
-             WHERE d.invite_id = invites.id AND d.token_version = invites.token_version AND d.state IN ('sent', 'failed'))`,
-        )
-        .bind(reason, body.inviteId, body.tokenVersion),
-    ),
-  );
-}
-
-/**
- * A message of the dead-letter queue: every retry failed. Records the invite's delivery as failed
- * with the last error, and audits it — once: both statements are guarded by "no final outcome
- * recorded for this version yet", which the last statement then records.
- */
-export async function recordDeadLetter(db: Db, message: Message<unknown>): Promise<void> {
-  const parsed = emailMessageSchema.safeParse(message.body);
-  if (!parsed.success) {
-    console.error(`[email:dlq] message ${message.id}: malformed, dropped (${describeInvalidMessage(parsed.error)})`);
-    message.ack();
-    return;
-  }
-  const { inviteId, tokenVersion } = parsed.data;
-  const now = Date.now();
-  const noOutcome = `NOT EXISTS (SELECT 1 FROM email_deliveries d
-    WHERE d.invite_id = ? AND d.token_version = ? AND d.state IN ('sent', 'failed'))`;
-  const reasonSql = `'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')`;
-  try {
-    await db.batch([
-      db
-        .prepare(
-          `INSERT INTO audit_events (id, organization_id, actor_id, action, target_type, target_id, data, created_at)
-           SELECT ?, organization_id, NULL, 'invite.delivery_failed', 'invite', id,
-                  json_object('reason', ${reasonSql}, 'tokenVersion', token_version, 'attempts', delivery_attempts), ?
-           FROM invites WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(newId("auditEvent"), now, inviteId, tokenVersion, inviteId, tokenVersion),
-      db
-        .prepare(
-          `UPDATE invites SET delivery_status = 'failed', delivery_error = ${reasonSql}
-           WHERE id = ? AND token_version = ? AND ${noOutcome}`,
-        )
-        .bind(inviteId, tokenVersion, inviteId, tokenVersion),
-      db
-        .prepare(
-          `INSERT INTO email_deliveries (invite_id, token_version, state, claim_id, lease_until, created_at, updated_at)
-           SELECT id, token_version, 'failed', '', 0, ?, ? FROM invites WHERE id = ? AND token_version = ?
-           ON CONFLICT (invite_id, token_version) DO UPDATE SET state = 'failed', lease_until = 0,
-             updated_at = excluded.updated_at
-             WHERE email_deliveries.state = 'sending'`,
-        )
-        .bind(now, now, inviteId, tokenVersion),
-    ]);
-    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: undeliverable after every retry, marked failed`);
-    message.ack();
-  } catch (error) {
-    console.error(`[email:dlq] invite ${inviteId} v${tokenVersion}: could not record the failure, retrying:`, error);
-    message.retry({ delaySeconds: 30 });
-  }
 }

@@ -1,6 +1,7 @@
 import { type Config, ConfigError, getConfig } from "../core/config";
 import { handleClerkRevoke, isClerkRevokeMessage, recordClerkRevokeDeadLetter } from "./clerk-revoke";
-import { deliverMessage, recordConfigurationError, recordDeadLetter, retryDelaySeconds } from "./deliver";
+import { deliverMessage, retryDelaySeconds } from "./deliver";
+import { recordConfigurationError, recordDeadLetter } from "./failures";
 import type { EmailMessage } from "./messages";
 import { createProvider, DeliveryError, type EmailProvider, parseMailbox } from "./providers";
 

@@ -1,50 +1,26 @@
 import { z } from "zod";
 import { queueClerkRevocation } from "../../core/clerk-invitations";
+import { withClerkUserRefresh } from "../../core/clerk-users";
 import { emailSchema } from "../../core/email";
-import { INVITE_STATUSES } from "../../core/invite-views";
-import { createInvites, listInvites, MAX_EMAILS_PER_REQUEST, resendInvite, revokeInvite } from "../../core/invites";
+import { acceptInvite } from "../../core/invites/accept";
+import { createInvites, MAX_EMAILS_PER_REQUEST } from "../../core/invites/create";
+import { declineInvite } from "../../core/invites/decline";
+import { listInvites } from "../../core/invites/list";
+import { previewInvite } from "../../core/invites/preview";
+import { resendInvite } from "../../core/invites/resend";
+import { revokeInvite } from "../../core/invites/revoke";
 import { pageQuerySchema } from "../../core/pagination";
+import { tokenWindow } from "../../core/rate-limit";
 import { DEFAULT_ORG_ROLE, DEFAULT_PROJECT_ROLE } from "../../core/roles";
 import { defineRoute, json, noContent } from "../route";
-import { idSchema, orgRoleSchema, pageOf, projectRoleSchema, timestamp } from "../schemas";
+import { idSchema, orgRoleSchema, pageOf, projectRoleSchema } from "../schemas";
+import { acceptedSchema, createResultSchema, inviteSchema, inviteStatusSchema, previewSchema } from "./invite-schemas";
 
-/** The inviter's side of invitations: create, list, resend, revoke. */
-export const inviteStatusSchema = z.enum(INVITE_STATUSES);
-
-export const inviteSchema = z.object({
-  id: z.string(),
-  kind: z.enum(["organization", "project"]),
-  organizationId: z.string(),
-  projectId: z.string().nullable(),
-  email: z.string(),
-  role: orgRoleSchema,
-  projectRole: projectRoleSchema.nullable(),
-  status: inviteStatusSchema,
-  invitedBy: z.object({
-    userId: z.string().nullable().describe("null once the inviting user has been deleted"),
-    name: z.string().nullable(),
-  }),
-  createdAt: timestamp,
-  expiresAt: timestamp,
-  acceptedAt: timestamp.nullable(),
-  delivery: z.object({
-    status: z.enum(["queued", "sent", "failed"]),
-    attempts: z.number().int().describe("send attempts made"),
-    lastError: z.string().nullable(),
-    sentAt: timestamp.nullable(),
-  }),
-});
-
-const createResultSchema = z.object({
-  results: z.array(
-    z.object({
-      email: z.string(),
-      outcome: z.enum(["invited", "already_invited", "already_member"]),
-      invite: inviteSchema.nullable(),
-    }),
-  ),
-});
-
+/**
+ * Invites, both sides: the inviter's (create, list, resend, revoke) and the invitee's (preview,
+ * accept by token or by id, decline). Each handler is one call into core/invites/<use case>.ts.
+ * The banner feed of received invites is `GET /v1/me/invites`, in me.ts.
+ */
 // Any invalid address fails the whole request (zod rejects the array), so nothing is created.
 const emailsSchema = z.array(emailSchema).min(1).max(MAX_EMAILS_PER_REQUEST);
 
@@ -52,6 +28,26 @@ const orgParams = z.object({ orgId: idSchema });
 const projectParams = z.object({ projectId: idSchema });
 const inviteParams = z.object({ inviteId: idSchema });
 const listQuery = pageQuerySchema.extend({ status: inviteStatusSchema.default("pending") });
+
+// Bounded, printable; anything that is not an issued token is simply not found.
+const tokenBody = z.strictObject({
+  token: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, "Invalid token"),
+});
+const ACCEPT_ERRORS = [
+  "INVITE_NOT_FOUND",
+  "INVITE_EXPIRED",
+  "INVITE_REVOKED",
+  "INVITE_DECLINED",
+  "INVITE_ALREADY_ACCEPTED",
+  "INVITE_EMAIL_MISMATCH",
+  "EMAIL_NOT_VERIFIED",
+  "SEAT_LIMIT_REACHED",
+  "FORBIDDEN",
+] as const;
 
 const CREATE_ERRORS = ["NOT_FOUND", "FORBIDDEN", "ROLE_ABOVE_OWN", "RATE_LIMITED"] as const;
 
@@ -189,14 +185,87 @@ export const inviteRoutes = [
   defineRoute({
     method: "delete",
     path: "/v1/invites/:inviteId",
-    summary: "Revoke an invite (idempotent)",
+    summary: "Revoke an invite (idempotent); only a caller who may grant its role",
     tag: "Invites",
     auth: true,
     params: inviteParams,
     responses: { 204: { description: "Revoked (or already revoked)." } },
-    errors: ["INVITE_NOT_FOUND", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
+    errors: ["INVITE_NOT_FOUND", "ROLE_ABOVE_OWN", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
     handler: async ({ db, env, config, now, user, params }) => {
       await revokeInvite(db, { inviteId: params.inviteId, userId: user.id, now });
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return noContent();
+    },
+  }),
+  defineRoute({
+    method: "post",
+    path: "/v1/invites/preview",
+    summary: "What an invite link offers, for the accept page (no sign-in needed)",
+    tag: "Invitee",
+    auth: false,
+    body: tokenBody,
+    responses: { 200: { description: "The invite, whatever its status.", schema: previewSchema } },
+    errors: ["INVITE_NOT_FOUND", "RATE_LIMITED"],
+    handler: async ({ db, request, config, now, body }) =>
+      json(
+        200,
+        await previewInvite(db, {
+          token: body.token,
+          now,
+          rate: tokenWindow(request, config.RATE_LIMIT_TOKEN_PER_MINUTE, now),
+        }),
+      ),
+  }),
+  defineRoute({
+    method: "post",
+    path: "/v1/invites/accept",
+    summary: "Accept an invite by the token from its email link",
+    tag: "Invitee",
+    auth: true,
+    body: tokenBody,
+    responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
+    errors: [...ACCEPT_ERRORS, "RATE_LIMITED"],
+    handler: async ({ db, request, config, now, user, body }) =>
+      json(
+        200,
+        await acceptInvite(db, {
+          key: { token: body.token },
+          userId: user.id,
+          now,
+          rate: tokenWindow(request, config.RATE_LIMIT_TOKEN_PER_MINUTE, now),
+        }),
+      ),
+  }),
+  defineRoute({
+    method: "post",
+    path: "/v1/invites/:inviteId/accept",
+    summary: "Accept an invite addressed to one of the caller's verified addresses (the banner path)",
+    tag: "Invitee",
+    auth: true,
+    params: inviteParams,
+    responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
+    errors: [...ACCEPT_ERRORS],
+    handler: async ({ db, env, config, now, user, params }) => {
+      const accepted = await withClerkUserRefresh(db, config, user.id, now, () =>
+        acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now }),
+      );
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return json(200, accepted);
+    },
+  }),
+  defineRoute({
+    method: "post",
+    path: "/v1/invites/:inviteId/decline",
+    summary: "Decline an invite addressed to one of the caller's verified addresses",
+    tag: "Invitee",
+    auth: true,
+    params: inviteParams,
+    responses: { 204: { description: "Declined (or already declined)." } },
+    errors: ["INVITE_NOT_FOUND", "INVITE_EXPIRED", "INVITE_REVOKED", "INVITE_ALREADY_ACCEPTED", "EMAIL_NOT_VERIFIED"],
+    handler: async ({ db, env, config, now, user, params }) => {
+      await withClerkUserRefresh(db, config, user.id, now, () =>
+        declineInvite(db, { inviteId: params.inviteId, userId: user.id, now }),
+      );
       await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
       return noContent();
     },

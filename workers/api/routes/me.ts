@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { receivedInvites } from "../../core/invites/received";
 import type { OrgRole, ProjectRole } from "../../core/roles";
 import type { UserEmailRow, UserRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
 import { defineRoute, json } from "../route";
 import { organizationSchema, projectSchema } from "../schemas";
+import { receivedInviteSchema } from "./invite-schemas";
 
 const meSchema = z.object({
   user: z.object({
@@ -68,5 +70,16 @@ export const meRoutes = [
         ),
       });
     },
+  }),
+  defineRoute({
+    method: "get",
+    path: "/v1/me/invites",
+    summary: "Pending invites addressed to any verified address of the caller (the sign-in banner)",
+    tag: "Me",
+    auth: true,
+    responses: {
+      200: { description: "The caller's pending invites.", schema: z.object({ data: z.array(receivedInviteSchema) }) },
+    },
+    handler: async ({ db, now, user }) => json(200, { data: await receivedInvites(db, { userId: user.id, now }) }),
   }),
 ];

@@ -3,7 +3,30 @@ import { acceptPageHtml, authMode } from "../../pages/accept-page";
 import { demoPageHtml } from "../../pages/demo-page";
 import { contentSecurityPolicy, devSignInEnabled, htmlResponse, newNonce } from "../../pages/html";
 import { ROSTER_INVITES_JS } from "../../pages/roster-invites";
+import { ROSTER_ORGANIZATION_JS } from "../../pages/roster-organization";
 import { defineRoute } from "../route";
+
+/** A web component's script: cacheable, and embeddable by product pages on other origins. */
+function scriptRoute(path: string, summary: string, source: string) {
+  return defineRoute({
+    method: "get",
+    path,
+    summary,
+    tag: "Pages",
+    auth: false,
+    hidden: true,
+    responses: { 200: { description: "JavaScript." } },
+    handler: async () =>
+      new Response(source, {
+        headers: {
+          "Content-Type": "text/javascript; charset=utf-8",
+          "Cache-Control": "public, max-age=300",
+          // Product pages on other origins embed it with <script src>, also under COEP.
+          "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+      }),
+  });
+}
 
 /** The browser-facing routes: HTML and a script, not part of the JSON API (hidden from /openapi.json). */
 export const pageRoutes = [
@@ -20,28 +43,12 @@ export const pageRoutes = [
       return htmlResponse(acceptPageHtml(config, nonce), contentSecurityPolicy(nonce, authMode(config).clerk));
     },
   }),
-  defineRoute({
-    method: "get",
-    path: "/roster-invites.js",
-    summary: "The <roster-invites> web component",
-    tag: "Pages",
-    auth: false,
-    hidden: true,
-    responses: { 200: { description: "JavaScript." } },
-    handler: async () =>
-      new Response(ROSTER_INVITES_JS, {
-        headers: {
-          "Content-Type": "text/javascript; charset=utf-8",
-          "Cache-Control": "public, max-age=300",
-          // Product pages on other origins embed it with <script src>, also under COEP.
-          "Cross-Origin-Resource-Policy": "cross-origin",
-        },
-      }),
-  }),
+  scriptRoute("/roster-invites.js", "The <roster-invites> web component", ROSTER_INVITES_JS),
+  scriptRoute("/roster-organization.js", "The <roster-organization> admin panel", ROSTER_ORGANIZATION_JS),
   defineRoute({
     method: "get",
     path: "/demo",
-    summary: "Development only: the banner with the development sign-in",
+    summary: "Development only: the banner and the admin panel with the development sign-in",
     tag: "Pages",
     auth: false,
     hidden: true,

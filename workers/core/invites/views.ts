@@ -1,30 +1,40 @@
-import { iso, isoOrNull } from "./db";
-import { maskEmail } from "./email";
-import type { OrgRole, ProjectRole } from "./roles";
+import type { invites } from "../../../schema";
+import { iso, isoOrNull } from "../db";
+import { maskEmail } from "../email";
+import type { OrgRole, ProjectRole } from "../roles";
 
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
-export type InviteStatus = "pending" | "accepted" | "declined" | "revoked" | "expired";
-export const INVITE_STATUSES = ["pending", "accepted", "declined", "revoked", "expired"] as const;
+export type InviteStatus = (typeof invites.$inferSelect)["status"];
+export const INVITE_STATUSES = [
+  "pending",
+  "accepted",
+  "declined",
+  "revoked",
+  "expired",
+] as const satisfies readonly InviteStatus[];
 
+type InviteRecord = typeof invites.$inferSelect;
+
+/** An invite as the API's reads return it: snake_case columns typed from the schema, plus the inviter's name. */
 export interface InviteRow {
-  id: string;
-  organization_id: string;
-  project_id: string | null;
-  email: string;
-  role: OrgRole;
-  project_role: ProjectRole | null;
-  status: InviteStatus;
-  token_version: number;
-  invited_by: string | null;
+  id: InviteRecord["id"];
+  organization_id: InviteRecord["organizationId"];
+  project_id: InviteRecord["projectId"];
+  email: InviteRecord["email"];
+  role: InviteRecord["role"];
+  project_role: InviteRecord["projectRole"];
+  status: InviteRecord["status"];
+  token_version: InviteRecord["tokenVersion"];
+  invited_by: InviteRecord["invitedBy"];
   inviter_name: string | null;
-  created_at: number;
-  expires_at: number;
-  accepted_at: number | null;
-  updated_at: number;
-  delivery_status: "queued" | "sent" | "failed";
-  delivery_attempts: number;
-  delivery_error: string | null;
-  delivery_sent_at: number | null;
+  created_at: InviteRecord["createdAt"];
+  expires_at: InviteRecord["expiresAt"];
+  accepted_at: InviteRecord["acceptedAt"];
+  updated_at: InviteRecord["updatedAt"];
+  delivery_status: InviteRecord["deliveryStatus"];
+  delivery_attempts: InviteRecord["deliveryAttempts"];
+  delivery_error: InviteRecord["deliveryError"];
+  delivery_sent_at: InviteRecord["deliverySentAt"];
 }
 
 /** The columns of `InviteRow`, for `FROM invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by`. */

@@ -1,4 +1,4 @@
-import { D1_MAX_PARAMS, type Db } from "./db";
+import { D1_MAX_PARAMS, type Db } from "../core/db";
 
 /**
  * Bench-only D1 accounting (`npm run bench`). When the Worker runs with the var

@@ -15,8 +15,8 @@ import { renderInvitation } from "./template";
  *    nobody sent it or holds a live claim — count the attempt if we won, and read everything the
  *    email says (invite, organization, project, inviter, delivery state).
  * 2. Send through the provider.
- * 3. One round trip: record the outcome (sent; a transient error, releasing the claim for the
- *    retry; or a permanent failure, audited).
+ * 3. One round trip (outcomes.ts): record the outcome (sent; a transient error, releasing the
+ *    claim for the retry; or a permanent failure, audited).
  *
  * The crash window: if the Worker dies after the provider accepted the message and before step 3,
  * the claim stays 'sending' until its lease ends, then a redelivery sends again. We chose a

@@ -13,6 +13,8 @@
 //                                  printed; the figures of a profiled run are not comparable
 //   --verbose                      the Worker's own log on the terminal
 //   --render                       rewrite BENCHMARKS.md's figures from bench/results/latest.json
+//   --only=peer / --only=latency   the side by side with better-auth (bench/peer) / the latency table
+//   --d1-latency=MS[,MS…]          the simulated D1 hops of the latency table (default 0,10,40)
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -20,7 +22,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { definitions } from "./lib/endpoints.mjs";
 import { json, request } from "./lib/http.mjs";
-import { load, probe } from "./lib/load.mjs";
+import { load, probe, socketVerdict } from "./lib/load.mjs";
+import { applyPeerSchema, PEER_SECRET, peerSeedStatements, peerTableCounts } from "./lib/peer.mjs";
 import {
   cpuDelta,
   cpuSnapshot,
@@ -30,8 +33,9 @@ import {
   summarizeProfile,
 } from "./lib/profile.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
-import { benchmarksBlock, costModelLine, purgeLines, terminalTable } from "./lib/report.mjs";
+import { benchmarksBlock, costModelLine, latencyLines, peerLines, purgeLines, terminalTable } from "./lib/report.mjs";
 import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements, tableCounts } from "./lib/seed.mjs";
+import { runLatency, runSideBySide } from "./lib/sidebyside.mjs";
 import { createSigner } from "./lib/tokens.mjs";
 import { buildBundle, ROOT, readRootConfig, startWorkers, workerdVersion } from "./lib/workers.mjs";
 
@@ -46,6 +50,17 @@ const MODES = {
     probeCount: 100,
     readers: 2_000,
     purgeInvites: 100_000,
+    // The side by side: 2 interleaved rounds × 3 sides × 5 workloads × (1 + 5 s) ≈ 3 min; the
+    // latency table at 4 connections, so that p50 is a request's own time, not a queue.
+    peer: {
+      rounds: 2,
+      seconds: 5,
+      warmupSeconds: 1,
+      latencies: [0, 10, 40],
+      latencyConnections: 4,
+      latencyWarmupSeconds: 1,
+      latencySeconds: 4,
+    },
   },
   smoke: {
     connections: 4,
@@ -55,6 +70,9 @@ const MODES = {
     probeCount: 3,
     readers: 100,
     purgeInvites: 2_000,
+    // No load on the peer: every side's probe (2xx, response check, round trips) for every
+    // workload, and one timed request per side at a 10 ms hop (it must take ≥ trips × 10 ms).
+    peer: { rounds: 0, seconds: 0, warmupSeconds: 0, latencies: [10], latencyProbeOnly: true },
   },
 };
 const TARGETS = { readRatio: 0.8, writeRatio: 0.6, maxRoundTrips: 3 };
@@ -66,11 +84,22 @@ const { values: args } = parseArgs({
     verbose: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     render: { type: "boolean", default: false },
+    "d1-latency": { type: "string" },
   },
 });
 const mode = args.smoke ? "smoke" : "full";
 const cfg = MODES[mode];
 const only = args.only ? new Set(args.only.split(",").map((s) => s.trim())) : null;
+const latencies = args["d1-latency"]
+  ? args["d1-latency"].split(",").map((v) => {
+      const ms = Number(v);
+      if (!Number.isFinite(ms) || ms < 0 || ms > 1000) throw new Error(`--d1-latency: ${v} is not 0–1000 ms`);
+      return ms;
+    })
+  : cfg.peer.latencies;
+const wantPeer = only === null || only.has("peer");
+const wantLatency = only === null || only.has("latency") || args["d1-latency"] !== undefined;
+const sideBySide = wantPeer || wantLatency;
 
 const log = (line) => process.stdout.write(`${line}\n`);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -83,10 +112,12 @@ async function main() {
   let workers = null;
   try {
     log(`roster bench (${mode}) — building bundles…`);
-    const [rosterScript, baselineScript, purgeScript] = await Promise.all([
+    const [rosterScript, baselineScript, purgeScript, wrappedScript, peerScript] = await Promise.all([
       buildBundle(path.join(ROOT, "wrangler.toml"), path.join(tmp, "roster")),
       buildBundle(path.join(ROOT, "bench/baseline/wrangler.toml"), path.join(tmp, "baseline")),
       buildPurgeWorker(tmp),
+      sideBySide ? buildBundle(path.join(ROOT, "bench/wrapped/wrangler.toml"), path.join(tmp, "wrapped")) : null,
+      sideBySide ? buildBundle(path.join(ROOT, "bench/peer/wrangler.toml"), path.join(tmp, "peer")) : null,
     ]);
     const signer = await createSigner();
     const rootConfig = await readRootConfig();
@@ -94,6 +125,7 @@ async function main() {
       rosterScript,
       baselineScript,
       purgeScript: purgeScript.script,
+      sideBySide: sideBySide ? { wrappedScript, peerScript, secret: PEER_SECRET } : null,
       rootConfig,
       bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
       verbose: args.verbose,
@@ -108,6 +140,17 @@ async function main() {
     await runStatements(db, seedStatements(SIZES[mode], now));
     const seed = { ms: Date.now() - seedStart, rows: await tableCounts(db) };
     log(`seeded in ${seconds(seed.ms)}: ${JSON.stringify(seed.rows)}`);
+    if (sideBySide) {
+      const peerStart = Date.now();
+      const statements = await applyPeerSchema(workers.peerDb, urls.peerDefault);
+      await runStatements(workers.peerDb, peerSeedStatements(SIZES[mode], now));
+      seed.peer = {
+        ms: Date.now() - peerStart,
+        schema_statements: statements,
+        rows: await peerTableCounts(workers.peerDb),
+      };
+      log(`peer seeded in ${seconds(seed.peer.ms)}: ${JSON.stringify(seed.peer.rows)}`);
+    }
 
     // Which endpoints exist: the OpenAPI document is generated from the route table.
     const openapi = json((await request(new URL("/openapi.json", urls.roster))).text) ?? {};
@@ -170,14 +213,14 @@ async function main() {
         result.cpu = cpu;
       }
       if (stopProfiles) await stopProfiles();
-      // Every response must be 2xx. Socket errors are tolerated up to 0.5 % of requests: workerd
-      // now and then closes a kept-alive connection just as autocannon reuses it (seen once in
-      // ~15,000 INSERTs, 34 errors); anything more is a real fault.
-      const socketTrouble = result.errors + result.timeouts;
-      if (socketTrouble > 0) {
-        log(`  ! ${def.name}: ${socketTrouble} socket errors/timeouts ${JSON.stringify(result.errorSamples)}`);
+      // Every response must be 2xx; connection resets are tolerated up to 0.5 %, nothing else
+      // (socketVerdict says why).
+      const sockets = socketVerdict(result);
+      result.socket = sockets;
+      if (sockets.total > 0) {
+        log(`  ! ${def.name}: ${sockets.total} socket errors/timeouts ${JSON.stringify(result.errorSamples)}`);
       }
-      if (result.non2xx > 0 || socketTrouble > 0.005 * Math.max(result.requests, 1)) {
+      if (result.non2xx > 0 || sockets.fail) {
         failures.push(
           `${def.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load ` +
             `(status codes ${JSON.stringify(result.statusCodes)}; errors ${JSON.stringify(result.errorSamples)})`,
@@ -223,6 +266,7 @@ async function main() {
     };
     // --only=purge runs the expiry job alone; other keys skip it.
     const endpointsWanted = only === null || only.has("calibration") || endpoints.some(selected);
+    const peerCfg = { ...cfg, ...cfg.peer };
     if (endpointsWanted) {
       if (mode === "full") {
         // The first seconds of load warm workerd's JIT and SQLite's page cache for everyone: spend
@@ -291,6 +335,30 @@ async function main() {
         };
         log(`  cost model: ${JSON.stringify(costModel)}`);
       }
+    }
+
+    let peer = null;
+    if (wantPeer) {
+      log("the peer, side by side…");
+      const workloads = await runSideBySide({ workers, signer, cfg: peerCfg, runTag, log, failures });
+      const pkg = JSON.parse(await readFile(path.join(ROOT, "node_modules/better-auth/package.json"), "utf8"));
+      peer = {
+        version: pkg.version,
+        rounds: peerCfg.rounds,
+        seconds: peerCfg.seconds,
+        connections: peerCfg.connections,
+        workloads,
+      };
+    }
+    let latency = null;
+    if (wantLatency) {
+      log(`simulated D1 hop of ${latencies.join(", ")} ms…`);
+      latency = {
+        latencies,
+        connections: peerCfg.latencyConnections,
+        seconds: peerCfg.latencySeconds,
+        workloads: await runLatency({ workers, signer, cfg: peerCfg, runTag, latencies, log, failures }),
+      };
     }
 
     let purge = null;
@@ -393,6 +461,7 @@ async function main() {
         requests: result.requests,
         non2xx: result.non2xx,
         socket_errors: result.errors + result.timeouts,
+        connection_resets: result.socket?.resets ?? 0,
         pool: poolSize,
         pool_exhausted: result.exhausted,
         checks,
@@ -436,6 +505,8 @@ async function main() {
       endpoints: endpointFigures,
       structural_targets: structuralTargets(endpointFigures),
       missing,
+      peer,
+      latency,
       purge,
       failures,
       total_seconds: Math.round((Date.now() - started) / 1000),
@@ -447,6 +518,8 @@ async function main() {
     for (const t of results.structural_targets) log(`${t.met ? "met   " : "MISSED"} ${t.target} (${t.detail})`);
     for (const line of purgeLines(purge)) log(line);
     if (costModel) log(costModelLine(costModel));
+    if (peer) log(`\nthe peer (Roster ÷ better-auth ${peer.version}):\n${peerLines(peer, false).join("\n")}`);
+    if (latency) log(`\nsimulated D1 hop (p50 / p99 ms):\n${latencyLines(latency, false).join("\n")}`);
     log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);
 
     // Only a complete, clean full run replaces the committed figures.

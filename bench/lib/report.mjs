@@ -143,5 +143,95 @@ export function benchmarksBlock(results) {
     ...(results.structural_targets ?? []).map((t) => `- ${t.met ? "Met" : "**Missed**"}: ${t.target} (${t.detail}).`),
     ...purgeLines(results.purge).map((l) => `- ${l}`),
     ...(model ? [`- ${model}`] : []),
+    ...(results.peer
+      ? [
+          "",
+          `**The peer** (better-auth ${results.peer.version}, organization plugin; ${results.peer.rounds} interleaved ` +
+            `rounds × ${results.peer.seconds} s per side and workload, ${results.peer.connections} connections; ` +
+            "÷ = Roster's rps over the peer's, and the peer's CPU per request over Roster's):",
+          "",
+          ...peerLines(results.peer, true),
+        ]
+      : []),
+    ...(results.latency
+      ? [
+          "",
+          `**Simulated D1 hop** (every round trip delayed by the hop inside the bench's D1 wrapper; ` +
+            `${results.latency.connections} connections × ${results.latency.seconds} s per cell; p50 / p99 in ms):`,
+          "",
+          ...latencyLines(results.latency, true),
+        ]
+      : []),
   ].join("\n");
+}
+
+const trips = (t) => (t === null || t === undefined ? "–" : t.min === t.max ? `${t.max}` : `${t.min}–${t.max}`);
+
+/** The side-by-side: Roster ÷ peer for rps and CPU per request, per workload and configuration. */
+export function peerLines(peer, markdown) {
+  if (!peer) return [];
+  const head = [
+    "workload",
+    "Roster rps",
+    "CPU ms/req",
+    "D1 trips",
+    "ba default rps",
+    "CPU ms/req",
+    "D1 trips",
+    "ba joins rps",
+    "CPU ms/req",
+    "D1 trips",
+    "÷ default (rps / CPU)",
+    "÷ joins (rps / CPU)",
+  ];
+  const body = peer.workloads.map((w) => {
+    const s = w.sides;
+    const side = (x) => [fmt(x.rps), fmt(x.cpu_ms_per_request, 2), trips(x.d1_round_trips)];
+    return [
+      w.name,
+      ...side(s.roster),
+      ...side(s.peer_default),
+      ...side(s.peer_joins),
+      `${fmt(w.vs_default.rps, 2)}× / ${fmt(w.vs_default.cpu, 2)}×`,
+      `${fmt(w.vs_joins.rps, 2)}× / ${fmt(w.vs_joins.cpu, 2)}×`,
+    ];
+  });
+  return table([head, ...body], markdown);
+}
+
+/** p50/p99 per workload, side and simulated D1 hop. */
+export function latencyLines(latency, markdown) {
+  if (!latency) return [];
+  const head = ["workload", "hop ms", "Roster p50 / p99", "ba default p50 / p99", "ba joins p50 / p99"];
+  const body = [];
+  for (const w of latency.workloads) {
+    for (const [ms, cells] of Object.entries(w.by_latency)) {
+      body.push([
+        w.name,
+        ms,
+        ...["roster", "peer_default", "peer_joins"].map((k) => `${fmt(cells[k].p50_ms)} / ${fmt(cells[k].p99_ms)}`),
+      ]);
+    }
+  }
+  return table([head, ...body], markdown);
+}
+
+function table(rows, markdown) {
+  if (markdown) {
+    return [
+      `| ${rows[0].join(" | ")} |`,
+      `|---|${rows[0]
+        .slice(1)
+        .map(() => "---:")
+        .join("|")}|`,
+      ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`),
+    ];
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => String(cell).padEnd(widths[c]))
+      .join("  ")
+      .trimEnd(),
+  );
 }

@@ -15,7 +15,7 @@ export const SIZES = {
 export const LARGE_ORG = 80;
 export const SMALL_ORG = 20;
 
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 
 /** Migration files in order, split into statements by wrangler's own splitter (as `d1 migrations apply`). */
 export async function readMigrations() {
@@ -42,16 +42,17 @@ export async function applyMigrations(db, migrations) {
   }
 }
 
-const range = (name, n) => `${name}(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM ${name} WHERE i + 1 < ${n})`;
-// SQL expressions for ids and addresses, shared by every statement so rows line up.
-const userId = (expr) => `printf('user_bench_%06d', ${expr})`;
-const userEmail = (expr) => `printf('u%06d@bench.example', ${expr})`;
-const orgId = (expr) => `printf('org_bench_%05d', ${expr})`;
+export const range = (name, n) => `${name}(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM ${name} WHERE i + 1 < ${n})`;
+// SQL expressions for ids and addresses, shared by every statement (and the peer's seed,
+// bench/lib/peer.mjs) so rows line up.
+export const userId = (expr) => `printf('user_bench_%06d', ${expr})`;
+export const userEmail = (expr) => `printf('u%06d@bench.example', ${expr})`;
+export const orgId = (expr) => `printf('org_bench_%05d', ${expr})`;
 const projectId = (expr) => `printf('prj_bench_%06d', ${expr})`;
-const orgSize = (o) => `(CASE WHEN (${o}) % 2 = 0 THEN ${LARGE_ORG} ELSE ${SMALL_ORG} END)`;
+export const orgSize = (o) => `(CASE WHEN (${o}) % 2 = 0 THEN ${LARGE_ORG} ELSE ${SMALL_ORG} END)`;
 /** The user in membership slot j of organization o: distinct for every j of one organization. */
-const slotUser = (o, j, users) => `((${o}) * 37 + (${j}) * 211) % ${users}`;
-const slotRole = (o, j) =>
+export const slotUser = (o, j, users) => `((${o}) * 37 + (${j}) * 211) % ${users}`;
+export const slotRole = (o, j) =>
   `(CASE WHEN ${j} = 0 THEN 'owner' WHEN ${j} = 1 THEN 'director' WHEN ${j} IN (2, 3) THEN 'manager'
          WHEN ${j} = ${orgSize(o)} - 1 THEN 'guest' ELSE 'member' END)`;
 

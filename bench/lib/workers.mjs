@@ -11,6 +11,10 @@ const run = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The D1 database every bench Worker binds as DB (one Durable Object, so one SQLite file). */
 const DB_ID = "roster-bench";
+/** The peer (better-auth, bench/peer) has its own database, with its own schema. */
+const PEER_DB_ID = "roster-bench-peer";
+/** The request header bench/lib/d1-delay.ts reads: the simulated D1 hop of that request, in ms. */
+export const LATENCY_HEADER_NAME = "x-bench-d1-latency";
 /** The expiry job runs against its own database, so the purge does not disturb the endpoint data. */
 const PURGE_DB_ID = "roster-bench-purge";
 
@@ -54,6 +58,9 @@ export async function readRootConfig() {
  *  - `roster-counted`  the same bundle with BENCH_COUNT_D1 = "1" (D1 round trips are read here)
  *  - `baseline`        bench/baseline (constant / one SELECT / one INSERT)
  *  - `purge`           bench/purge (the expiry job, on its own database), when built
+ *  - `wrapped`, `wrapped-counted`   Roster behind the bench's D1 latency wrapper (bench/wrapped),
+ *                      and the peer: `peer-default`, `peer-joins` and their counting twins, on the
+ *                      peer's own database — when the side-by-side runs (`sideBySide`)
  * The email queue has producers and no consumer: Miniflare's broker then accepts each send and
  * drops it, so the API pays for the send (a call to the broker) and delivery — on Cloudflare a
  * separate invocation — costs nothing here. (With a consumer the local broker arms a timer per
@@ -65,6 +72,7 @@ export async function startWorkers({
   rosterScript,
   baselineScript,
   purgeScript,
+  sideBySide,
   rootConfig,
   bindings,
   verbose,
@@ -112,6 +120,33 @@ export async function startWorkers({
       unsafeDirectSockets: direct,
     });
   }
+  if (sideBySide) {
+    const wrapped = (name, extra) => ({
+      ...roster(name, extra),
+      scriptPath: sideBySide.wrappedScript,
+      modulesRoot: path.dirname(sideBySide.wrappedScript),
+    });
+    workers.push(wrapped("wrapped", {}), wrapped("wrapped-counted", { BENCH_COUNT_D1: "1" }));
+    // Listed by hand: better-auth's bundle holds dynamic imports (of drivers it does not use
+    // here) that Miniflare's module walker refuses.
+    const peerScript = await readFile(sideBySide.peerScript, "utf8");
+    const peer = (name, extra) => ({
+      ...common,
+      modules: [{ type: "ESModule", path: sideBySide.peerScript, contents: peerScript }],
+      modulesRoot: path.dirname(sideBySide.peerScript),
+      name,
+      d1Databases: { DB: PEER_DB_ID },
+      queueProducers: { INVITE_QUEUE: "peer-invites" },
+      bindings: { BA_SECRET: sideBySide.secret, ...extra },
+      unsafeDirectSockets: direct,
+    });
+    workers.push(
+      peer("peer-default", { BA_JOINS: "0" }),
+      peer("peer-joins", { BA_JOINS: "1" }),
+      peer("peer-counted-default", { BA_JOINS: "0", BA_COUNT_D1: "1" }),
+      peer("peer-counted-joins", { BA_JOINS: "1", BA_COUNT_D1: "1" }),
+    );
+  }
   const mf = new Miniflare({
     workers,
     host: "127.0.0.1",
@@ -143,6 +178,16 @@ export async function startWorkers({
     baseline: await mf.unsafeGetDirectURL("baseline"),
     purge: purgeScript ? await mf.unsafeGetDirectURL("purge") : null,
   };
+  if (sideBySide) {
+    Object.assign(urls, {
+      wrapped: await mf.unsafeGetDirectURL("wrapped"),
+      wrappedCounted: await mf.unsafeGetDirectURL("wrapped-counted"),
+      peerDefault: await mf.unsafeGetDirectURL("peer-default"),
+      peerJoins: await mf.unsafeGetDirectURL("peer-joins"),
+      peerCountedDefault: await mf.unsafeGetDirectURL("peer-counted-default"),
+      peerCountedJoins: await mf.unsafeGetDirectURL("peer-counted-joins"),
+    });
+  }
   for (const [name, url] of Object.entries(urls)) {
     if (url !== null && url.hostname !== "127.0.0.1") throw new Error(`${name} is not on 127.0.0.1: ${url}`);
   }
@@ -151,6 +196,7 @@ export async function startWorkers({
     urls,
     db: await mf.getD1Database("DB", "roster"),
     purgeDb: purgeScript ? await mf.getD1Database("DB", "purge") : null,
+    peerDb: sideBySide ? await mf.getD1Database("DB", "peer-default") : null,
   };
 }
 

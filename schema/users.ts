@@ -8,7 +8,11 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
 export const admins = sqliteTable("admins", {
   /** Clerk's user id (`user_…`). */
   id: text("id").primaryKey(),
-  /** The primary address, canonical; UNIQUE (legacy). A user whose webhook has not arrived yet holds a `…@users.invalid` placeholder. */
+  /**
+   * The primary verified address, canonical; UNIQUE (legacy). A legacy user keeps their legacy value until Clerk syncs them.
+   * A user with none (whose webhook has not arrived, or with no verified primary, or whose address a verified holder keeps)
+   * holds a `…@users.invalid` placeholder. Never shown: the shown address is read from user_emails (users.ts displayEmailSql).
+   */
   email: text("email").notNull().unique(),
   name: text("name"),
   /** @deprecated Legacy single-organization membership. No code reads or writes it; see `organizationUsers`. */

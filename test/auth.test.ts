@@ -159,6 +159,34 @@ describe("session tokens that are rejected with 401 UNAUTHENTICATED", () => {
     expect(reasons.join()).toMatch(/Authorized party/i);
   });
 
+  it("a token without a sid claim: a JWT-template token signed with the instance key is not a login (issue 9 #8)", async () => {
+    const id = uid();
+    const template = await signToken(id, { sid: null });
+    for (const run of [
+      () => me(template),
+      () => call("GET", "/v1/me", { headers: { Cookie: `__session=${template}` } }),
+      () => call("POST", "/v1/organizations", { token: template, body: { name: "Via a template token" } }),
+    ]) {
+      const { status, reasons } = await rejectionReasons(run);
+      expect(status).toBe(401);
+      expect(reasons.join()).toMatch(/no sid claim/);
+    }
+    // Nothing was created for the caller of the POST.
+    const owned = await env.DB.prepare("SELECT count(*) AS n FROM organization_users WHERE user_id = ?")
+      .bind(id)
+      .first<{ n: number }>();
+    expect(owned?.n).toBe(0);
+  });
+
+  it("a sid that is not a non-empty string", async () => {
+    for (const sid of ["", 42, null, { id: "sess_1" }]) {
+      const token = await signToken(uid(), { claims: { sid } });
+      const { status, reasons } = await rejectionReasons(() => me(token));
+      expect(status).toBe(401);
+      expect(reasons.join()).toMatch(/no sid claim/);
+    }
+  });
+
   it("every rejection is the same problem+json: the reason is logged, not told", async () => {
     const expired = await me(await signToken(uid(), { expiresIn: -60 }));
     const forged = await me(`${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url("{}")}.`);

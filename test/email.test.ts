@@ -11,7 +11,7 @@ import {
   runQueue,
   smtpVars,
 } from "./email-helpers";
-import { seedOrg, seedProject, seedUser } from "./helpers";
+import { clerkWebhook, seedOrg, seedProject, seedUser, uid } from "./helpers";
 import { api, inviteRow, seedInvite, spyQueue } from "./invite-helpers";
 
 /**
@@ -82,6 +82,44 @@ describe("invitation email over SMTP", () => {
     expect(mail?.subject).toBe("Grace Hopper invited you to the Compiler project in Navy Labs on Roster");
     expect(mail?.text).toContain("invited you to join the project Compiler in Navy Labs as an editor.");
     expect(mail?.text).toContain("If you are not a member of Navy Labs yet, you will join it as a guest.");
+  });
+
+  it("names a nameless inviter by their verified address only, never an unverified one (issue 9 item 9)", async () => {
+    const sendFrom = async (inviterEmail: { email: string; verified: boolean }) => {
+      const inviterId = uid();
+      const synced = await clerkWebhook({
+        type: "user.created",
+        data: {
+          id: inviterId,
+          email_addresses: [
+            {
+              id: "idn_1",
+              email_address: inviterEmail.email,
+              verification: { status: inviterEmail.verified ? "verified" : "unverified" },
+            },
+          ],
+          primary_email_address_id: "idn_1",
+          first_name: null,
+          last_name: null,
+          username: null,
+          updated_at: 1000,
+        },
+      });
+      expect(synced.body.outcome).toBe("applied");
+      const org = await seedOrg(inviterId, { name: "Mirrors" });
+      const to = address();
+      const { id, token } = await seedInvite({ orgId: org.id, email: to, invitedBy: inviterId });
+      await runQueue([{ body: { type: "invite", inviteId: id, tokenVersion: 1, token } }]);
+      return only(await mailTo(to));
+    };
+    const spoof = `ceo.${uid().toLowerCase()}@victim.test`;
+    expect((await sendFrom({ email: spoof, verified: false })).subject).toBe(
+      "A teammate invited you to join Mirrors on Roster",
+    );
+    const real = `real.${uid().toLowerCase()}@example.com`;
+    expect((await sendFrom({ email: real, verified: true })).subject).toBe(
+      `${real} invited you to join Mirrors on Roster`,
+    );
   });
 
   it("honours INVITE_LINK_TEMPLATE", async () => {

@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   assertCanGrant,
+  assertCanManageProjectMember,
   authorizeManagedInvite,
   authorizeScope,
   type OrgAccessRow,
+  type ProjectAccess,
   type ProjectAccessRow,
 } from "../workers/core/access";
-import { managesInvite, mayGrant, scopeAllows } from "../workers/core/guards";
+import { managesInvite, mayGrant, mayManageProjectMember, scopeAllows } from "../workers/core/guards";
 import { canGrantOrgRole, ORG_ROLES, type OrgPermission, PROJECT_ROLES } from "../workers/core/roles";
 import { prepare, type SQL, sql } from "../workers/core/sql";
 
@@ -28,7 +30,7 @@ const allows = (decide: () => void): boolean => {
 };
 
 /** Evaluates `guard` over one row per case, in one batch; `ou`, `pa`, `i` carry the roles. */
-async function evaluate(cases: { org: string; project: string | null; invite: string }[], guard: SQL) {
+async function evaluate(cases: { org: string; project: string | null; invite: string | null }[], guard: SQL) {
   const results = await env.DB.batch(
     cases.map((c) =>
       prepare(
@@ -50,6 +52,20 @@ describe("guards.ts agrees with access.ts for every combination of roles", () =>
     expect(await evaluate(cases, mayGrant(sql`ou.role`, sql`i.role`))).toEqual(
       cases.map((c) => canGrantOrgRole(c.org, c.invite as never)),
     );
+  });
+
+  it("mayManageProjectMember is assertCanManageProjectMember's rank rule (a non-member target is refused)", async () => {
+    // `ou.role` is the actor's organization role, `i.role` the target's (NULL: not a member).
+    const cases = ORG_ROLES.flatMap((org) =>
+      [null, ...ORG_ROLES].map((target) => ({ org, project: null, invite: target })),
+    );
+    const expected = cases.map((c) =>
+      allows(() =>
+        assertCanManageProjectMember({ canManage: true, orgRole: c.org } as ProjectAccess, c.invite as never),
+      ),
+    );
+    expect(expected.some(Boolean) && expected.some((x) => !x)).toBe(true);
+    expect(await evaluate(cases, mayManageProjectMember(sql`ou.role`, sql`i.role`))).toEqual(expected);
   });
 
   for (const permission of permissions) {

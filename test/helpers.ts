@@ -27,6 +27,19 @@ export function uid(prefix = "user_test"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
+/**
+ * Fixed windows start on the clock (every minute / hour): a scenario that happens to straddle a
+ * window boundary would see its counts reset. Runs `scenario` (which must make its own users, orgs
+ * and IPs) until one run starts and ends inside a single window, then returns its result.
+ */
+export async function inOneWindow<T>(windowMs: number, scenario: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const start = Math.floor(Date.now() / windowMs);
+    const result = await scenario();
+    if (Math.floor(Date.now() / windowMs) === start || attempt === 2) return result;
+  }
+}
+
 let privateKey: CryptoKey | null = null;
 
 export interface TokenOptions {
@@ -35,7 +48,8 @@ export interface TokenOptions {
   /** Seconds from now the token becomes valid (nbf). Default: already valid. */
   notBefore?: number;
   azp?: string;
-  sid?: string;
+  /** The session id; null leaves the claim out (a JWT-template token, not a session). */
+  sid?: string | null;
   /** Override the signing key (e.g. an attacker's). */
   key?: CryptoKey;
   /** Extra claims. */
@@ -47,7 +61,7 @@ export async function signToken(userId: string, options: TokenOptions = {}): Pro
   privateKey ??= await importPKCS8(env.TEST_JWT_PRIVATE_KEY, "RS256");
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({
-    sid: options.sid ?? `sess_${userId}`,
+    ...(options.sid === null ? {} : { sid: options.sid ?? `sess_${userId}` }),
     ...(options.azp ? { azp: options.azp } : {}),
     ...options.claims,
   })

@@ -7,6 +7,7 @@ import {
   listOrganizations,
   updateOrganization,
 } from "../workers/core/organizations";
+import { createWindow } from "../workers/core/rate-limit";
 import { deriveSlug, SLUG_PATTERN, withRandomSuffix } from "../workers/core/slugs";
 import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
 
@@ -205,9 +206,10 @@ describe("GET /v1/organizations/{orgId}", () => {
     expect(res.body.createdAt).toBe("1970-01-01T00:00:00.001Z");
   });
 
-  it("rejects a malformed id with 400", async () => {
+  it("rejects what cannot be an id with 400; an id with a space is an id (404 when unknown)", async () => {
     const user = await seedUser();
-    expectProblem(await call("GET", "/v1/organizations/bad%20id", { as: user.id }), 400, "VALIDATION_FAILED");
+    expectProblem(await call("GET", "/v1/organizations/bad%0Aid", { as: user.id }), 400, "VALIDATION_FAILED");
+    expectProblem(await call("GET", "/v1/organizations/bad%20id", { as: user.id }), 404, "NOT_FOUND");
   });
 });
 
@@ -325,7 +327,8 @@ describe("D1 round trips", () => {
     let orgId = "";
     expect(
       await trips(async (db) => {
-        orgId = (await createOrganization(db, { userId, name: "Counted", now })).id;
+        orgId = (await createOrganization(db, { userId, name: "Counted", now, rate: createWindow(userId, 100, now) }))
+          .id;
       }),
     ).toBe(1);
     expect(await trips((db) => listOrganizations(db, userId, { limit: 50 }))).toBe(1);

@@ -8,7 +8,9 @@ import {
   listProjects,
   removeProjectMember,
 } from "../workers/core/projects";
+import { createWindow } from "../workers/core/rate-limit";
 import { auditOf, call, countingDb, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
+import { countingDb as inviteCountingDb, type TripCounter } from "./invite-helpers";
 
 type Role = "owner" | "director" | "manager" | "member" | "guest";
 type Seeded = { id: string; email: string };
@@ -375,6 +377,102 @@ describe("DELETE /v1/projects/{projectId}/members/{userId}", () => {
   });
 });
 
+describe("project members who outrank the actor in the organization", () => {
+  // Guards issue 9 item 7: a project admin whose organization role is `member` could demote or
+  // remove the organization's owner from the project. A project admin manages only project members
+  // whose organization rank is not above their own (PRODUCT.md, Roles and permissions).
+  async function setup() {
+    const { org, owner, users } = await team("manager", "member", "member", "guest");
+    const [manager, admin, peer, guest] = users;
+    const project = await seedProject(org.id, [
+      { id: admin.id, role: "admin" },
+      { id: owner.id, role: "admin" },
+      { id: manager.id, role: "editor" },
+      { id: peer.id, role: "viewer" },
+      { id: guest.id, role: "viewer" },
+    ]);
+    return { org, owner, manager, admin, peer, guest, project };
+  }
+
+  it("a project admin who is an org member may neither demote nor remove the org's owner or a manager (403, nothing changes)", async () => {
+    const { org, owner, manager, admin, project } = await setup();
+    for (const target of [owner, manager]) {
+      const before = await projectRoleOf(project.id, target.id);
+      const demoted = await call("PATCH", `/v1/projects/${project.id}/members/${target.id}`, {
+        as: admin.id,
+        body: { role: "viewer" },
+      });
+      expectProblem(demoted, 403, "FORBIDDEN");
+      expectProblem(
+        await call("DELETE", `/v1/projects/${project.id}/members/${target.id}`, { as: admin.id }),
+        403,
+        "FORBIDDEN",
+      );
+      expect(await projectRoleOf(project.id, target.id)).toBe(before);
+    }
+    expect((await auditOf(org.id)).filter((a) => a.target_type === "project_member")).toEqual([]);
+  });
+
+  it("the same project admin manages members of equal or lower org rank", async () => {
+    const { admin, peer, guest, project } = await setup();
+    const changed = await call("PATCH", `/v1/projects/${project.id}/members/${peer.id}`, {
+      as: admin.id,
+      body: { role: "editor" },
+    });
+    expect(changed.status, changed.text).toBe(200);
+    expect((await call("DELETE", `/v1/projects/${project.id}/members/${guest.id}`, { as: admin.id })).status).toBe(204);
+    expect(await projectRoleOf(project.id, guest.id)).toBeNull();
+  });
+
+  it("org managers are held to it too; the owner manages everyone; anyone may still leave", async () => {
+    const { owner, manager, admin, project } = await setup();
+    expectProblem(
+      await call("PATCH", `/v1/projects/${project.id}/members/${owner.id}`, {
+        as: manager.id,
+        body: { role: "editor" },
+      }),
+      403,
+      "FORBIDDEN",
+    );
+    const byOwner = await call("PATCH", `/v1/projects/${project.id}/members/${manager.id}`, {
+      as: owner.id,
+      body: { role: "viewer" },
+    });
+    expect(byOwner.status, byOwner.text).toBe(200);
+    expect((await call("DELETE", `/v1/projects/${project.id}/members/${admin.id}`, { as: admin.id })).status).toBe(204);
+  });
+
+  it("the rank check holds inside the guarded write: a target promoted after the read is not demoted or removed", async () => {
+    const { org, admin, peer, project } = await setup();
+    const promote = () =>
+      env.DB.prepare("UPDATE organization_users SET role = 'director' WHERE organization_id = ? AND user_id = ?")
+        .bind(org.id, peer.id)
+        .run();
+    const demoteBack = () =>
+      env.DB.prepare("UPDATE organization_users SET role = 'member' WHERE organization_id = ? AND user_id = ?")
+        .bind(org.id, peer.id)
+        .run();
+    // The request reads (batch 0) while the peer is a member, then the peer is made a director
+    // before its write (batch 1) runs: the write must refuse, and the retry's fresh read says 403.
+    const racing = (counter: TripCounter) => {
+      counter.beforeBatch = async (index) => {
+        if (index === 1) await promote();
+      };
+      return inviteCountingDb(env.DB, counter);
+    };
+    const now = Date.now();
+    const change = { projectId: project.id, actorId: admin.id, targetId: peer.id, now };
+    await expect(changeProjectMemberRole(racing({ trips: 0 }), { ...change, role: "editor" })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    expect(await projectRoleOf(project.id, peer.id)).toBe("viewer");
+    await demoteBack();
+    await expect(removeProjectMember(racing({ trips: 0 }), change)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(await projectRoleOf(project.id, peer.id)).toBe("viewer");
+    expect((await auditOf(org.id)).filter((a) => a.target_type === "project_member")).toEqual([]);
+  });
+});
+
 describe("D1 round trips", () => {
   it("create 2, list 1, read 1, member list 1, role change 2, removal 2", async () => {
     const { org, owner, users } = await team("member");
@@ -387,7 +485,8 @@ describe("D1 round trips", () => {
     let projectId = "";
     expect(
       await trips(async (db) => {
-        projectId = (await createProject(db, { orgId: org.id, actorId: owner.id, name: "Counted", now })).id;
+        const rate = createWindow(owner.id, 100, now);
+        projectId = (await createProject(db, { orgId: org.id, actorId: owner.id, name: "Counted", now, rate })).id;
       }),
     ).toBe(2);
     await env.DB.prepare(

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clientIpKey, purgeRateLimitsStatement } from "../workers/core/rate-limit";
-import { expectProblem, seedOrg, seedUser } from "./helpers";
+import { expectProblem, inOneWindow, seedOrg, seedUser } from "./helpers";
 import { api, barrier, seedInvite, spyQueue } from "./invite-helpers";
 
 const mail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -12,19 +12,6 @@ function expectRetryAfter(res: { headers: Headers }, max: number): void {
   expect(Number.isInteger(value)).toBe(true);
   expect(value).toBeGreaterThan(0);
   expect(value).toBeLessThanOrEqual(max);
-}
-
-/**
- * Fixed windows start on the clock (every minute / hour): a scenario that happens to straddle a
- * window boundary would see its counts reset. Runs `scenario` (which must make its own users, orgs
- * and IPs) until one run starts and ends inside a single window, then returns its result.
- */
-async function inOneWindow<T>(windowMs: number, scenario: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const start = Math.floor(Date.now() / windowMs);
-    const result = await scenario();
-    if (Math.floor(Date.now() / windowMs) === start || attempt === 2) return result;
-  }
 }
 
 async function inviteCount(orgId: string): Promise<number> {

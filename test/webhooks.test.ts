@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "svix";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { handleFetch } from "../workers/api/router";
-import { applyUserDeleted } from "../workers/core/clerk-sync";
+import { applyUserDeleted } from "../workers/core/clerk-user-deleted";
 import type { Db } from "../workers/core/db";
 import { ensureUserStatement, placeholderEmail } from "../workers/core/users";
 import { BASE, call, clerkWebhook, expectProblem, seedOrg, seedProject, seedUser, uid } from "./helpers";
@@ -481,6 +481,109 @@ describe("user.created / user.updated", () => {
     expect(late.body.outcome).toBe("ignored");
     expect(await adminRow(id)).toBeNull();
     expect(await emailRows(id)).toEqual([]);
+  });
+});
+
+describe("only verified addresses are shown or held (issue 9 item 9)", () => {
+  // Member.email and admins.email came from Clerk's primary address whether or not it was
+  // verified, and the first claimant of an address in admins.email kept it: anybody could show up
+  // in member lists (and as the inviter in emails) under someone else's address.
+  async function memberEmails(orgId: string, as: string): Promise<Record<string, string | null>> {
+    const res = await call("GET", `/v1/organizations/${orgId}/members`, { as });
+    return Object.fromEntries(res.body.data.map((m: any) => [m.userId, m.email]));
+  }
+
+  it("an unverified primary address is not the member's address: null in member lists and admins.email", async () => {
+    const owner = await seedUser();
+    const id = uid();
+    const claimed = address(id, "claimed");
+    await clerkWebhook(
+      userCreated(id, {
+        emails: [{ email: claimed, verified: false, primary: true }, { email: address(id, "other") }],
+        updatedAt: 1000,
+      }),
+    );
+    const org = await seedOrg(owner.id, { members: [{ id, role: "member" }] });
+    expect((await memberEmails(org.id, owner.id))[id]).toBeNull();
+    // The user themselves sees their own primary address, flagged unverified.
+    const me = await call("GET", "/v1/me", { as: id });
+    expect(me.body.user.email).toBe(claimed);
+    expect(me.body.user.emails).toEqual([
+      { email: claimed, verified: false },
+      { email: address(id, "other"), verified: true },
+    ]);
+    expect((await adminRow(id))?.email).toBe(placeholderEmail(id));
+    // Once Clerk verifies it, it is theirs.
+    await clerkWebhook(userUpdated(id, { emails: [{ email: claimed, primary: true }], updatedAt: 2000 }));
+    expect((await memberEmails(org.id, owner.id))[id]).toBe(claimed);
+    expect((await adminRow(id))?.email).toBe(claimed);
+  });
+
+  it("a user known only from their session token is listed with email null, never their placeholder", async () => {
+    const owner = await seedUser();
+    const id = uid();
+    await ensureUserStatement(env.DB, id, Date.now()).run();
+    const org = await seedOrg(owner.id, { members: [{ id, role: "member" }] });
+    expect((await memberEmails(org.id, owner.id))[id]).toBeNull();
+    expect((await call("GET", "/v1/me", { as: id })).body.user.email).toBeNull();
+  });
+
+  it("an unverified claim never displaces a verified holder's address", async () => {
+    const holder = await seedUser();
+    const owner = await seedUser();
+    const spoofer = uid();
+    await clerkWebhook(userCreated(spoofer, { emails: [{ email: holder.email, verified: false }], updatedAt: 1000 }));
+    const org = await seedOrg(owner.id, {
+      members: [
+        { id: holder.id, role: "member" },
+        { id: spoofer, role: "member" },
+      ],
+    });
+    const emails = await memberEmails(org.id, owner.id);
+    expect([emails[holder.id], emails[spoofer]]).toEqual([holder.email, null]);
+    expect((await adminRow(holder.id))?.email).toBe(holder.email);
+    expect((await adminRow(spoofer))?.email).toBe(placeholderEmail(spoofer));
+  });
+
+  it("a verified address displaces an unverified claim stored before this fix (first come is not first served)", async () => {
+    const squatter = uid();
+    const claimed = address(squatter, "squatted");
+    // As the old code stored it: the squatter's unverified primary in admins.email.
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO admins (id, email, name, role, created_at, clerk_updated_at, updated_at) VALUES (?, ?, 'Squatter', 'member', 1, 1, 1)",
+      ).bind(squatter, claimed),
+      env.DB.prepare(
+        "INSERT INTO user_emails (user_id, email, verified, is_primary, created_at) VALUES (?, ?, 0, 1, 1)",
+      ).bind(squatter, claimed),
+    ]);
+    const owner = uid();
+    await clerkWebhook(userCreated(owner, { emails: [{ email: claimed }], updatedAt: 1000 }));
+    expect((await adminRow(owner))?.email).toBe(claimed);
+    expect((await adminRow(squatter))?.email).toBe(placeholderEmail(squatter));
+  });
+
+  it("Clerk verifying an address for a user unverifies a not-yet-synced legacy user's claim to it", async () => {
+    const legacy = uid("user_legacy");
+    const shared = `${legacy.toLowerCase()}@legacy.test`;
+    // A legacy user as migration 0001 left them: never synced, their address assumed verified.
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO admins (id, email, name, role, created_at, updated_at) VALUES (?, ?, 'Legacy', 'member', 1, 1)",
+      ).bind(legacy, shared),
+      env.DB.prepare(
+        "INSERT INTO user_emails (user_id, email, verified, is_primary, created_at) VALUES (?, ?, 1, 1, 1)",
+      ).bind(legacy, shared),
+    ]);
+    const claimant = uid();
+    // An unverified claim to it changes nothing; Clerk verifying it for the claimant does.
+    await clerkWebhook(userCreated(claimant, { emails: [{ email: shared, verified: false }], updatedAt: 1000 }));
+    expect(await emailRows(legacy)).toEqual([{ email: shared, verified: 1, is_primary: 1 }]);
+    await clerkWebhook(userUpdated(claimant, { emails: [{ email: shared }], updatedAt: 2000 }));
+    expect(await emailRows(legacy)).toEqual([{ email: shared, verified: 0, is_primary: 1 }]);
+    expect(await emailRows(claimant)).toEqual([{ email: shared, verified: 1, is_primary: 1 }]);
+    // The legacy user keeps their legacy admins.email (nothing existing is lost).
+    expect((await adminRow(legacy))?.email).toBe(shared);
   });
 });
 

@@ -1,4 +1,5 @@
 import { type Config, ConfigError } from "../core/config";
+import { ApiError } from "../core/errors";
 
 /**
  * CORS for browser callers (the `<roster-invites>` banner on a product's own origin).
@@ -91,4 +92,33 @@ export function applyCors(request: Request, response: Response, config: Config):
   copy.headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   if (credentials) copy.headers.set("Access-Control-Allow-Credentials", "true");
   return copy;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * CSRF defence for cookie-authenticated requests. The browser attaches the `__session` cookie to
+ * requests other sites make, and a no-body POST (accept or decline by id, resend) is a CORS
+ * "simple" request: it is sent, and acted on, without any preflight. So an unsafe method
+ * authenticated by the cookie must come from the Worker's own origin or a `CORS_ORIGINS` entry
+ * marked `;credentials`, judged by `Origin` (every current browser sends it on POST, PATCH and
+ * DELETE), else by `Sec-Fetch-Site: same-origin`. Anything else, including a request with
+ * neither header, is 403 before the handler runs: nothing changes. Bearer tokens are not
+ * affected: no browser attaches those on its own.
+ */
+export function assertCookieOrigin(request: Request, config: Config): void {
+  if (SAFE_METHODS.has(request.method.toUpperCase())) return;
+  const policy = policyOf(config);
+  if (policy instanceof ConfigError) throw policy;
+  const origin = request.headers.get("Origin");
+  const trusted =
+    origin !== null
+      ? origin === new URL(request.url).origin || policy.origins.get(origin) === true
+      : request.headers.get("Sec-Fetch-Site") === "same-origin";
+  if (!trusted) {
+    throw new ApiError(
+      "FORBIDDEN",
+      "A cookie-authenticated request must come from this service's own origin or a trusted one.",
+    );
+  }
 }

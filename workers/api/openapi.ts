@@ -69,6 +69,8 @@ export function openApiDocument(routes: readonly RouteDefinition[], serverUrl: s
     const codes = new Set(route.errors ?? []);
     codes.add("VALIDATION_FAILED");
     if (route.auth) codes.add("UNAUTHENTICATED");
+    // A cookie-authenticated write from an untrusted origin (auth.ts, cors.ts: assertCookieOrigin).
+    if (route.auth && route.method !== "get") codes.add("FORBIDDEN");
     const byStatus = new Map<number, string[]>();
     for (const code of codes) {
       const status = ERROR_CODES[code].status;
@@ -113,7 +115,13 @@ export function openApiDocument(routes: readonly RouteDefinition[], serverUrl: s
       schemas: { Problem: problemSchema },
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", bearerFormat: "Clerk session JWT" },
-        session: { type: "apiKey", in: "cookie", name: "__session" },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "__session",
+          description:
+            "Clerk's session cookie. POST, PATCH and DELETE with it only from this service's own origin or a CORS_ORIGINS entry marked ;credentials (else 403 FORBIDDEN).",
+        },
       },
     },
   };

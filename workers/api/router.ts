@@ -41,10 +41,7 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   const d1Counter = D1Counter.forEnv(env);
   try {
     config = getConfig(env);
-    const bookmark = request.headers.get("x-d1-bookmark");
-    // Reads start on the primary unless the client carries a bookmark from an earlier response:
-    // D1's Sessions API then serves them from a replica no older than that bookmark.
-    const session = env.DB.withSession(bookmark ?? "first-primary");
+    const session = env.DB.withSession(sessionStart(request.headers.get("x-d1-bookmark")));
     const db = d1Counter === null ? session : d1Counter.wrap(session);
     const base: RequestContext = {
       request,
@@ -71,6 +68,23 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   if (config !== null) response = applyCors(request, response, config);
   if (d1Counter !== null) response = d1Counter.stamp(response);
   return stamp(response, requestId);
+}
+
+/**
+ * What a D1 bookmark looks like: four dash-separated lower-case hex fields of 8, 8, 8 and 32
+ * digits (Cloudflare's Time Travel docs show `00000001-00000002-00004e2f-0a83ea2fceebc654de0640c422be4653`;
+ * local D1 issues `00000000-00000008-00000000-00000000000000000000000000000000`).
+ */
+export const D1_BOOKMARK_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+/**
+ * Where this request's D1 session starts. Reads start on the primary unless the client carries a
+ * bookmark from an earlier response: D1 then serves them from a replica no older than it. Anything
+ * else is ignored rather than handed to `withSession`, which would take `first-unconstrained`
+ * (any replica, however stale) at the client's word, and garbage to a D1 error (a 500).
+ */
+export function sessionStart(bookmark: string | null): string {
+  return bookmark !== null && D1_BOOKMARK_PATTERN.test(bookmark) ? bookmark : "first-primary";
 }
 
 function notFound(requestId: string): Response {

@@ -8,12 +8,35 @@ import { ORG_ROLES, PROJECT_ROLES } from "../core/roles";
 export const orgRoleSchema = z.enum(ORG_ROLES);
 export const projectRoleSchema = z.enum(PROJECT_ROLES);
 
-/** An opaque id in a path: bounded, printable, no separators. Legacy ids keep their values. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * An opaque id in a path (API.md): any id a row can have, 1–255 characters without control
+ * characters, so legacy ids such as `acme corp` stay reachable. The router matches the encoded
+ * path, so the segment is percent-decoded here; a malformed escape is a validation failure.
+ * Path parameters only: a body id is not encoded.
+ */
 export const idSchema = z
   .string()
   .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_.:-]+$/, "Invalid id");
+  .describe("Opaque id, percent-encoded: 1–255 characters, no control characters")
+  .transform((segment, ctx) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "Malformed percent-encoding" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .string()
+      .refine((id) => {
+        const length = [...id].length;
+        return length >= 1 && length <= 255;
+      }, "Ids are 1–255 characters")
+      .refine((id) => !CONTROL_CHARACTERS.test(id), "Ids have no control characters"),
+  );
 
 /** Names (organization, project): one line, 1–100 characters, no control characters. */
 export const nameSchema = z
@@ -41,9 +64,12 @@ export const projectSchema = z.object({
   role: projectRoleSchema.nullable(),
 });
 
+/** The primary verified address; a legacy user's legacy address until Clerk syncs them; else null. */
+const memberEmail = z.string().nullable().describe("The primary verified address, else null");
+
 export const memberSchema = z.object({
   userId: z.string(),
-  email: z.string(),
+  email: memberEmail,
   name: z.string().nullable(),
   role: orgRoleSchema,
   joinedAt: timestamp,
@@ -51,7 +77,7 @@ export const memberSchema = z.object({
 
 export const projectMemberSchema = z.object({
   userId: z.string(),
-  email: z.string(),
+  email: memberEmail,
   name: z.string().nullable(),
   role: projectRoleSchema,
   joinedAt: timestamp,

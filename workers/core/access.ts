@@ -1,6 +1,13 @@
 import { type Db, first } from "./db";
 import { ApiError } from "./errors";
-import { canGrantOrgRole, hasPermission, type OrgPermission, type OrgRole, type ProjectRole } from "./roles";
+import {
+  canGrantOrgRole,
+  canManageProjectMember,
+  hasPermission,
+  type OrgPermission,
+  type OrgRole,
+  type ProjectRole,
+} from "./roles";
 import type { OrganizationRow, ProjectRow } from "./views";
 
 /**
@@ -197,4 +204,18 @@ export function authorizeManagedInvite<R extends InviteManagerRoles>(
     throw new ApiError("INVITE_NOT_FOUND", "No such invite.");
   }
   return row as R & { caller_org_role: OrgRole };
+}
+
+/**
+ * Managing another project member: the project's managers, on members not above their org rank.
+ * guards.ts's `notOutranked` is the same rank rule in SQL.
+ */
+export function assertCanManageProjectMember(access: ProjectAccess, targetOrgRole: OrgRole | null): void {
+  assertCanManageProject(access);
+  if (targetOrgRole === null || !canManageProjectMember(access.orgRole, targetOrgRole)) {
+    throw new ApiError(
+      "FORBIDDEN",
+      `An organization ${access.orgRole} cannot manage a project member who is its ${targetOrgRole ?? "non-member"}.`,
+    );
+  }
 }

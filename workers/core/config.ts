@@ -44,6 +44,7 @@ const configSchema = z.object({
   EMAIL_RETRY_BASE_SECONDS: positiveInt(10),
   RATE_LIMIT_INVITES_PER_HOUR: positiveInt(1000),
   RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(60),
+  RATE_LIMIT_CREATES_PER_HOUR: positiveInt(100),
 });
 
 export type Config = z.infer<typeof configSchema>;

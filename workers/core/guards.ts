@@ -48,6 +48,15 @@ export function mayGrantRole(actor: SQL, role: OrgRole): SQL {
   );
 }
 
+/**
+ * access.ts's `assertCanManageProjectMember` rank rule (roles.ts `canManageProjectMember`) over
+ * the actor's and the target's organization role columns: the target is an organization member
+ * whose rank is not above the actor's (a NULL target, no membership, is refused).
+ */
+export function mayManageProjectMember(actor: SQL, target: SQL): SQL {
+  return sql`(${target} IS NOT NULL AND ${rankOf(target)} <= ${rankOf(actor)})`;
+}
+
 /** Org roles that see every project of their organization (projects:read_all). */
 const READ_ALL = orgRolesWith("projects:read_all");
 
@@ -126,4 +135,14 @@ export function managesProject(orgId: string, projectId: string, userId: string)
 /** "`userId` still holds `role` in `projectId`." */
 export function holdsProjectRole(projectId: string, userId: string, role: ProjectRole): SQL {
   return sql`EXISTS (SELECT 1 FROM project_admins WHERE project_id = ${projectId} AND admin_id = ${userId} AND role = ${role})`;
+}
+
+/**
+ * "`targetId`'s organization rank is not above `actorId`'s" (`mayManageProjectMember`), read by
+ * SQLite inside the write, so a promotion or demotion racing the request cannot slip past it.
+ */
+export function notOutranked(orgId: string, actorId: string, targetId: string): SQL {
+  const roleOf = (userId: string) =>
+    sql`(SELECT role FROM organization_users WHERE organization_id = ${orgId} AND user_id = ${userId})`;
+  return mayManageProjectMember(roleOf(actorId), roleOf(targetId));
 }

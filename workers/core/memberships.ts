@@ -6,6 +6,7 @@ import { allOf, holdsOrgRole, notLastOwner } from "./guards";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
 import { canActOnMember, canGrantOrgRole, type OrgRole } from "./roles";
 import { prepare, sql } from "./sql";
+import { displayEmailSql } from "./users";
 import { type Member, type MemberRow, toMember } from "./views";
 
 /**
@@ -34,13 +35,12 @@ export async function retryOnRace<T>(attempt: () => Promise<T | undefined>): Pro
 export { allOf, holdsOrgRole, orgRolesWith as rolesWith } from "./guards";
 
 function memberStatement(db: Db, orgId: string, userId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
-       FROM organization_users ou JOIN admins a ON a.id = ou.user_id
-       WHERE ou.organization_id = ? AND ou.user_id = ?`,
-    )
-    .bind(orgId, userId);
+  return prepare(
+    db,
+    sql`SELECT ou.user_id, ${displayEmailSql("a")} AS email, a.name, ou.role, ou.created_at
+        FROM organization_users ou JOIN admins a ON a.id = ou.user_id
+        WHERE ou.organization_id = ${orgId} AND ou.user_id = ${userId}`,
+  );
 }
 
 function ownerCountStatement(db: Db, orgId: string): D1PreparedStatement {
@@ -97,7 +97,7 @@ export async function listMembers(db: Db, orgId: string, userId: string, page: P
     orgAccessStatement(db, orgId, userId),
     prepare(
       db,
-      sql`SELECT ou.user_id, a.email, a.name, ou.role, ou.created_at
+      sql`SELECT ou.user_id, ${displayEmailSql("a")} AS email, a.name, ou.role, ou.created_at
           FROM organization_users ou JOIN admins a ON a.id = ou.user_id
           WHERE ou.organization_id = ${orgId} AND ${after}
           ORDER BY ou.created_at, ou.user_id LIMIT ${page.limit + 1}`,

@@ -6,6 +6,7 @@ import { holdsOrgRole, orgRolesWith } from "./guards";
 import { newId } from "./ids";
 import { retryOnRace } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
+import { assertReadWithin, type RateWindow, rateCountStatement, rateGuard, rateIncrementStatement } from "./rate-limit";
 import type { OrgRole } from "./roles";
 import { deriveSlug, withRandomSuffix } from "./slugs";
 import { prepare, type SQL, sql } from "./sql";
@@ -39,6 +40,8 @@ export interface NewOrganization {
   /** Explicit slug; derived from the name when absent. */
   slug?: string;
   now: number;
+  /** The caller's create window (`createWindow`): a create over it is 429 and writes nothing. */
+  rate: RateWindow;
 }
 
 /**
@@ -49,9 +52,14 @@ export interface NewOrganization {
  * An explicit slug that is taken is 409 SLUG_TAKEN (the unique index decides, so two concurrent
  * requests for one slug cannot both win). A derived slug falls back, inside the INSERT, to a
  * randomly suffixed variant when the plain one is taken; only a race on that is retried.
+ *
+ * The rate limit rides in the same batch: the counter is incremented first and every write is
+ * guarded by "the window is within its limit", so concurrent creates cannot overshoot it, and a
+ * refused create writes nothing but the (capped) counter.
  */
 export async function createOrganization(db: Db, input: NewOrganization): Promise<Organization> {
-  const { userId, name, now } = input;
+  const { userId, name, now, rate } = input;
+  const withinLimit = rateGuard([rate]);
   const base = input.slug ?? deriveSlug(name);
   for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
     const id = newId("organization");
@@ -61,37 +69,50 @@ export async function createOrganization(db: Db, input: NewOrganization): Promis
         : sql`CASE WHEN EXISTS (SELECT 1 FROM organizations WHERE slug = ${base}) THEN ${withRandomSuffix(base)} ELSE ${base} END`;
     try {
       const results = await batch(db, [
+        rateIncrementStatement(db, rate, 1),
         ensureUserStatement(db, userId, now),
         prepare(
           db,
           sql`INSERT INTO organizations (id, name, slug, created_at, updated_at, max_members)
-              VALUES (${id}, ${name}, ${slug}, ${now}, ${now}, NULL)`,
+              SELECT ${id}, ${name}, ${slug}, ${now}, ${now}, NULL WHERE ${withinLimit}`,
         ),
-        db
-          .prepare(
-            `INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
-             VALUES (?, ?, 'owner', ?, ?)`,
-          )
-          .bind(id, userId, now, now),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "organization.created",
-          target: { type: "organization", id },
-          data: { name },
-          at: now,
-        }),
-        auditStatement(db, {
-          organizationId: id,
-          actorId: userId,
-          action: "member.added",
-          target: { type: "member", id: userId },
-          data: { role: "owner", reason: "created_organization" },
-          at: now,
-        }),
-        db.prepare("SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ?").bind(id),
+        prepare(
+          db,
+          sql`INSERT INTO organization_users (organization_id, user_id, role, created_at, updated_at)
+              SELECT ${id}, ${userId}, 'owner', ${now}, ${now} WHERE ${withinLimit}`,
+        ),
+        auditStatement(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "organization.created",
+            target: { type: "organization", id },
+            data: { name },
+            at: now,
+          },
+          withinLimit,
+        ),
+        auditStatement(
+          db,
+          {
+            organizationId: id,
+            actorId: userId,
+            action: "member.added",
+            target: { type: "member", id: userId },
+            data: { role: "owner", reason: "created_organization" },
+            at: now,
+          },
+          withinLimit,
+        ),
+        prepare(db, sql`SELECT id, name, slug, created_at, max_members FROM organizations WHERE id = ${id}`),
+        rateCountStatement(db, [rate]),
       ]);
-      const row = results[results.length - 1]?.results[0] as OrganizationRow;
+      const row = results.at(-2)?.results[0] as OrganizationRow | undefined;
+      if (row === undefined) {
+        assertReadWithin([rate], results.at(-1), now);
+        throw new Error("createOrganization: the organization was not inserted, yet the rate limit allowed it");
+      }
       return toOrganization(row, "owner");
     } catch (error) {
       // The only reference that can dangle here is the owner's: ensureUserStatement creates no

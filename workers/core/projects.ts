@@ -1,5 +1,6 @@
 import {
   assertCanManageProject,
+  assertCanManageProjectMember,
   type OrgAccessRow,
   orgAccessFromRow,
   orgAccessStatement,
@@ -13,12 +14,14 @@ import {
 import { auditStatement } from "./audit";
 import { batch, changes, type Db } from "./db";
 import { ApiError } from "./errors";
-import { allOf, holdsOrgRole, holdsProjectRole, managesProject, orgRolesWith } from "./guards";
+import { allOf, holdsOrgRole, holdsProjectRole, managesProject, notOutranked, orgRolesWith } from "./guards";
 import { newId } from "./ids";
 import { retryOnRace } from "./memberships";
 import { afterNumericCursor, type Page, type PageQuery, toPage } from "./pagination";
-import type { ProjectRole } from "./roles";
+import { assertReadWithin, type RateWindow, rateCountStatement, rateGuard, rateIncrementStatement } from "./rate-limit";
+import type { OrgRole, ProjectRole } from "./roles";
 import { prepare, sql } from "./sql";
+import { displayEmailSql } from "./users";
 import { type Member, type MemberRow, type Project, type ProjectRow, toMember, toProject } from "./views";
 
 /**
@@ -28,14 +31,15 @@ import { type Member, type MemberRow, type Project, type ProjectRow, toMember, t
  * the write restates what the read decided on and is re-decided when it lost a race.
  */
 
+/** The project member, with their organization role (the rank rule reads it). */
 function projectMemberStatement(db: Db, projectId: string, userId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
-       FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
-       WHERE pa.project_id = ? AND pa.admin_id = ?`,
-    )
-    .bind(projectId, userId);
+  return prepare(
+    db,
+    sql`SELECT pa.admin_id AS user_id, ${displayEmailSql("a")} AS email, a.name, pa.role, pa.created_at, ou.role AS org_role
+        FROM project_admins pa JOIN admins a ON a.id = pa.admin_id JOIN projects p ON p.id = pa.project_id
+        LEFT JOIN organization_users ou ON ou.organization_id = p.organization_id AND ou.user_id = pa.admin_id
+        WHERE pa.project_id = ${projectId} AND pa.admin_id = ${userId}`,
+  );
 }
 
 export interface NewProject {
@@ -43,20 +47,24 @@ export interface NewProject {
   actorId: string;
   name: string;
   now: number;
+  /** The caller's create window (`createWindow`): a create over it is 429 and writes nothing. */
+  rate: RateWindow;
 }
 
 /**
  * POST a project (projects:create); its creator becomes its `admin`. Two round trips: the access
- * read, then one batch: project, admin membership and audit events, all guarded by "the creator
- * still holds a role with projects:create".
+ * read, then one batch: the rate counter's increment, then project, admin membership and audit
+ * events, all guarded by "the creator still holds a role with projects:create" and "the create
+ * window is within its limit", and the window's count (what explains a refusal).
  */
 export async function createProject(db: Db, input: NewProject): Promise<Project> {
-  const { orgId, actorId, name, now } = input;
+  const { orgId, actorId, name, now, rate } = input;
   return await retryOnRace(async () => {
     await requireOrgPermission(db, orgId, actorId, "projects:create");
     const id = newId("project");
-    const guard = holdsOrgRole(orgId, actorId, orgRolesWith("projects:create"));
-    const [created] = await batch(db, [
+    const guard = allOf(holdsOrgRole(orgId, actorId, orgRolesWith("projects:create")), rateGuard([rate]));
+    const [, created, , , , count] = await batch(db, [
+      rateIncrementStatement(db, rate, 1),
       prepare(
         db,
         sql`INSERT INTO projects (id, organization_id, name, created_at) SELECT ${id}, ${orgId}, ${name}, ${now} WHERE (${guard})`,
@@ -90,8 +98,12 @@ export async function createProject(db: Db, input: NewProject): Promise<Project>
         },
         guard,
       ),
+      rateCountStatement(db, [rate]),
     ]);
-    if (created === undefined || changes(created) === 0) return undefined;
+    if (created === undefined || changes(created) === 0) {
+      assertReadWithin([rate], count, now);
+      return undefined;
+    }
     return toProject({ id, organization_id: orgId, name, created_at: now }, "admin");
   });
 }
@@ -141,7 +153,7 @@ export async function listProjectMembers(
     projectAccessStatement(db, projectId, userId),
     prepare(
       db,
-      sql`SELECT pa.admin_id AS user_id, a.email, a.name, pa.role, pa.created_at
+      sql`SELECT pa.admin_id AS user_id, ${displayEmailSql("a")} AS email, a.name, pa.role, pa.created_at
           FROM project_admins pa JOIN admins a ON a.id = pa.admin_id
           WHERE pa.project_id = ${projectId} AND ${after}
           ORDER BY pa.created_at, pa.admin_id LIMIT ${page.limit + 1}`,
@@ -156,9 +168,11 @@ export async function listProjectMembers(
   );
 }
 
+type ProjectMemberRow = MemberRow & { role: ProjectRole; org_role: OrgRole | null };
+
 interface ProjectMemberState {
   access: ProjectAccess;
-  target: (MemberRow & { role: ProjectRole }) | null;
+  target: ProjectMemberRow | null;
 }
 
 /** One round trip: the caller's view of the project and the target's project membership. */
@@ -174,7 +188,7 @@ async function readProjectMemberState(
   ]);
   return {
     access: projectAccessFromRow(accessResult?.results[0] as ProjectAccessRow | undefined),
-    target: (targetResult?.results[0] as (MemberRow & { role: ProjectRole }) | undefined) ?? null,
+    target: (targetResult?.results[0] as ProjectMemberRow | undefined) ?? null,
   };
 }
 
@@ -187,9 +201,10 @@ export interface ProjectRoleChange {
 }
 
 /**
- * PATCH a project member's role (project admins and organization managers). Two round trips.
- * Project roles have no rank rule: a project admin may make or unmake admins, including the last
- * one (organization managers can always manage the project).
+ * PATCH a project member's role (project admins and organization managers, on members whose
+ * organization rank is not above theirs). Two round trips. Project roles have no rank rule of
+ * their own: a project admin may make or unmake admins, including the last one (organization
+ * managers can always manage the project).
  */
 export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange): Promise<Member<ProjectRole>> {
   const { projectId, actorId, targetId, role, now } = change;
@@ -197,9 +212,14 @@ export async function changeProjectMemberRole(db: Db, change: ProjectRoleChange)
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
+    assertCanManageProjectMember(access, target.org_role);
     if (target.role === role) return toMember<ProjectRole>(target);
     const orgId = access.organization.id;
-    const guard = allOf(managesProject(orgId, projectId, actorId), holdsProjectRole(projectId, targetId, target.role));
+    const guard = allOf(
+      managesProject(orgId, projectId, actorId),
+      notOutranked(orgId, actorId, targetId),
+      holdsProjectRole(projectId, targetId, target.role),
+    );
     const [, update, updated] = await batch(db, [
       auditStatement(
         db,
@@ -243,9 +263,12 @@ export async function removeProjectMember(db: Db, removal: ProjectRemoval): Prom
     const { access, target } = await readProjectMemberState(db, projectId, actorId, targetId);
     if (!leaving) assertCanManageProject(access);
     if (target === null) throw new ApiError("NOT_FOUND", "No such project member.");
+    if (!leaving) assertCanManageProjectMember(access, target.org_role);
     const orgId = access.organization.id;
     const targetGuard = holdsProjectRole(projectId, targetId, target.role);
-    const guard = leaving ? targetGuard : allOf(managesProject(orgId, projectId, actorId), targetGuard);
+    const guard = leaving
+      ? targetGuard
+      : allOf(managesProject(orgId, projectId, actorId), notOutranked(orgId, actorId, targetId), targetGuard);
     const [, deleted] = await batch(db, [
       auditStatement(
         db,

@@ -47,6 +47,11 @@ export function inviteWindows(orgId: string, inviterId: string, limit: number, n
   ];
 }
 
+/** Organizations and projects one user creates, per hour (one window for both). */
+export function createWindow(userId: string, limit: number, now: number): RateWindow {
+  return fixedWindow(`create:user:${userId}`, limit, HOUR_MS, now);
+}
+
 /** Token-bearing requests (preview, accept by token) per client IP, per minute. */
 export function tokenWindow(request: Request, limit: number, now: number): RateWindow {
   return fixedWindow(tokenIpKey(request), limit, MINUTE_MS, now);
@@ -106,6 +111,11 @@ export function assertNotOver(windows: RateWindow[], counts: RateCounts, now: nu
   for (const w of windows) {
     if ((counts.get(w.key) ?? 0) > w.limit) throw rateLimited(w, now);
   }
+}
+
+/** `assertNotOver` on a `rateCountStatement` read in the same batch, after its increments. */
+export function assertReadWithin(windows: RateWindow[], read: D1Result | undefined, now: number): void {
+  assertNotOver(windows, rateCounts(read?.results as { key: string; count: number }[] | undefined), now);
 }
 
 export function rateLimited(w: RateWindow, now: number): ApiError {

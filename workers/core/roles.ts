@@ -77,6 +77,16 @@ export function canActOnMember(actor: OrgRole, target: OrgRole): boolean {
   return orgRank(target) < orgRank(actor);
 }
 
+/**
+ * Who may manage a project member (change their project role, remove them): only someone whose
+ * organization rank is not below the member's (PRODUCT.md: a project admin manages the members
+ * "whose organization rank is not above their own"). Organization managers are held to it too:
+ * reaching every project of the organization does not lift them over a director or an owner.
+ */
+export function canManageProjectMember(actor: OrgRole, target: OrgRole): boolean {
+  return orgRank(target) <= orgRank(actor);
+}
+
 export function projectRank(role: ProjectRole): number {
   return PROJECT_ROLES.length - PROJECT_ROLES.indexOf(role);
 }

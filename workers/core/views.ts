@@ -52,7 +52,8 @@ export function toProject(row: ProjectRow, role: ProjectRole | null): Project {
 
 export interface MemberRow {
   user_id: string;
-  email: string;
+  /** users.ts's displayEmailSql. */
+  email: string | null;
   name: string | null;
   role: string;
   created_at: number;
@@ -60,7 +61,7 @@ export interface MemberRow {
 
 export interface Member<R extends string = OrgRole> {
   userId: string;
-  email: string;
+  email: string | null;
   name: string | null;
   role: R;
   joinedAt: string;

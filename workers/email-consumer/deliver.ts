@@ -1,7 +1,9 @@
 import type { emailDeliveries, invites } from "../../schema";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
+import { prepare, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
+import { displayEmailSql } from "../core/users";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { recordPermanentFailure, recordSentStatements, recordTransientFailure } from "./outcomes";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
@@ -150,20 +152,19 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
            WHERE d.invite_id = ? AND d.token_version = ? AND d.claim_id = ? AND d.state = 'sending')`,
       )
       .bind(body.inviteId, body.inviteId, body.tokenVersion, claimId),
-    db
-      .prepare(
-        `SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
-                i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
-                a.name AS inviter_name, a.email AS inviter_email,
-                d.state AS delivery_state, d.claim_id, d.lease_until
-         FROM invites i
-         JOIN organizations o ON o.id = i.organization_id
-         LEFT JOIN projects p ON p.id = i.project_id
-         LEFT JOIN admins a ON a.id = i.invited_by
-         LEFT JOIN email_deliveries d ON d.invite_id = i.id AND d.token_version = ?
-         WHERE i.id = ?`,
-      )
-      .bind(body.tokenVersion, body.inviteId),
+    prepare(
+      db,
+      sql`SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
+                 i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                 a.name AS inviter_name, ${displayEmailSql("a")} AS inviter_email,
+                 d.state AS delivery_state, d.claim_id, d.lease_until
+          FROM invites i
+          JOIN organizations o ON o.id = i.organization_id
+          LEFT JOIN projects p ON p.id = i.project_id
+          LEFT JOIN admins a ON a.id = i.invited_by
+          LEFT JOIN email_deliveries d ON d.invite_id = i.id AND d.token_version = ${body.tokenVersion}
+          WHERE i.id = ${body.inviteId}`,
+    ),
   ]);
   const invite = (read?.results[0] as InviteRow | undefined) ?? null;
 

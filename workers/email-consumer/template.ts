@@ -1,3 +1,4 @@
+import { inviterLabel } from "../core/invites/views";
 import type { OrgRole, ProjectRole } from "../core/roles";
 
 /** What the invitation email says, read from D1 in one query (see `deliver.ts`). */
@@ -8,6 +9,7 @@ export interface InvitationDetails {
   role: OrgRole;
   projectRole: ProjectRole | null;
   inviterName: string | null;
+  /** The address others see for the inviter (users.ts `displayEmailSql`). */
   inviterEmail: string | null;
   expiresAt: number;
   link: string;
@@ -26,7 +28,8 @@ export interface RenderedEmail {
  * CR/LF would otherwise start new headers.
  */
 export function renderInvitation(details: InvitationDetails): RenderedEmail {
-  const inviter = oneLine(details.inviterName ?? "") || oneLine(details.inviterEmail ?? "") || "A teammate";
+  // Named as the accept page names them (`inviterLabel`), so the two never disagree.
+  const inviter = oneLine(inviterLabel(details.inviterName, details.inviterEmail) ?? "A teammate");
   const org = oneLine(details.organizationName);
   const project = details.projectName === null ? null : oneLine(details.projectName);
   const expires = formatDate(details.expiresAt);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { receivedInvites } from "../../core/invites/received";
 import type { OrgRole, ProjectRole } from "../../core/roles";
-import type { UserEmailRow, UserRow } from "../../core/users";
+import type { UserEmailRow } from "../../core/users";
 import { type OrganizationRow, type ProjectRow, toOrganization, toProject } from "../../core/views";
 import { defineRoute, json } from "../route";
 import { organizationSchema, projectSchema } from "../schemas";
@@ -29,7 +29,7 @@ export const meRoutes = [
     // One round trip: the four reads go in one batch.
     handler: async ({ db, user }) => {
       const [userResult, emailResult, orgResult, projectResult] = await db.batch([
-        db.prepare("SELECT id, email, name, clerk_updated_at FROM admins WHERE id = ?").bind(user.id),
+        db.prepare("SELECT name FROM admins WHERE id = ?").bind(user.id),
         db
           .prepare(
             "SELECT email, verified, is_primary FROM user_emails WHERE user_id = ? ORDER BY is_primary DESC, email",
@@ -50,15 +50,17 @@ export const meRoutes = [
           )
           .bind(user.id),
       ]);
-      const row = (userResult?.results[0] ?? null) as UserRow | null;
+      const row = (userResult?.results[0] ?? null) as { name: string | null } | null;
       const emails = (emailResult?.results ?? []) as UserEmailRow[];
       const primary = emails.find((e) => e.is_primary === 1) ?? emails[0];
       return json(200, {
         user: {
           id: user.id,
-          // Until Clerk's user.created arrives the address is unknown: null, not the placeholder.
-          // A synced user with no address at all has none either (admins.email holds a placeholder).
-          email: row !== null && row.clerk_updated_at !== null ? (primary?.email ?? null) : null,
+          // The caller's own primary address, verified or not (`emails` says which): for a legacy
+          // user Clerk has not synced yet, their legacy address, the only one user_emails has for
+          // them; null for a user known only from their token (no addresses yet). Others see
+          // only verified addresses (users.ts displayEmailSql).
+          email: primary?.email ?? null,
           name: row?.name ?? null,
           emails: emails.map((e) => ({ email: e.email, verified: e.verified === 1 })),
         },

@@ -7,6 +7,7 @@ import {
   updateOrganization,
 } from "../../core/organizations";
 import { pageQuerySchema } from "../../core/pagination";
+import { createWindow } from "../../core/rate-limit";
 import { SLUG_PATTERN } from "../../core/slugs";
 import { defineRoute, json, noContent } from "../route";
 import { idSchema, nameSchema, organizationSchema, pageOf } from "../schemas";
@@ -38,9 +39,18 @@ export const organizationRoutes = [
     auth: true,
     body: createBody,
     responses: { 201: { description: "The new organization.", schema: organizationSchema } },
-    errors: ["SLUG_TAKEN", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
-    handler: async ({ db, user, body, now }) =>
-      json(201, await createOrganization(db, { userId: user.id, name: body.name, slug: body.slug, now })),
+    errors: ["SLUG_TAKEN", "RATE_LIMITED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    handler: async ({ db, config, user, body, now }) =>
+      json(
+        201,
+        await createOrganization(db, {
+          userId: user.id,
+          name: body.name,
+          slug: body.slug,
+          now,
+          rate: createWindow(user.id, config.RATE_LIMIT_CREATES_PER_HOUR, now),
+        }),
+      ),
   }),
   defineRoute({
     method: "get",

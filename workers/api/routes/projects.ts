@@ -8,6 +8,7 @@ import {
   listProjects,
   removeProjectMember,
 } from "../../core/projects";
+import { createWindow } from "../../core/rate-limit";
 import { defineRoute, json, noContent } from "../route";
 import { idSchema, nameSchema, pageOf, projectMemberSchema, projectRoleSchema, projectSchema } from "../schemas";
 
@@ -25,9 +26,18 @@ export const projectRoutes = [
     params: orgParams,
     body: z.strictObject({ name: nameSchema }),
     responses: { 201: { description: "The new project.", schema: projectSchema } },
-    errors: ["NOT_FOUND", "FORBIDDEN", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
-    handler: async ({ db, user, params, body, now }) =>
-      json(201, await createProject(db, { orgId: params.orgId, actorId: user.id, name: body.name, now })),
+    errors: ["NOT_FOUND", "FORBIDDEN", "RATE_LIMITED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    handler: async ({ db, config, user, params, body, now }) =>
+      json(
+        201,
+        await createProject(db, {
+          orgId: params.orgId,
+          actorId: user.id,
+          name: body.name,
+          now,
+          rate: createWindow(user.id, config.RATE_LIMIT_CREATES_PER_HOUR, now),
+        }),
+      ),
   }),
   defineRoute({
     method: "get",

@@ -1,13 +1,13 @@
 import { Webhook, WebhookVerificationError } from "svix";
 import { z } from "zod";
 import {
-  applyUserDeleted,
   applyUserUpsert,
   clerkDeletedUserSchema,
   clerkEventSchema,
   clerkUserSchema,
   type WebhookOutcome,
 } from "../../core/clerk-sync";
+import { applyUserDeleted } from "../../core/clerk-user-deleted";
 import { ApiError } from "../../core/errors";
 import { defineRoute, json, type RouteDefinition, readBody, validate } from "../route";
 

@@ -25,7 +25,7 @@ export async function previewInvite(
     ...(rate ? [rateIncrementStatement(db, rate, 1)] : []),
     prepare(
       db,
-      sql`SELECT ${sql.raw(RECEIVED_INVITE_COLUMNS)} FROM ${sql.raw(RECEIVED_INVITE_FROM)} WHERE i.token_hash = ${hash}`,
+      sql`SELECT ${RECEIVED_INVITE_COLUMNS} FROM ${sql.raw(RECEIVED_INVITE_FROM)} WHERE i.token_hash = ${hash}`,
     ),
     ...(rate
       ? [

@@ -18,7 +18,7 @@ const RECEIVED_INVITES_MAX = 100;
 export async function receivedInvites(db: Db, input: { userId: string; now: number }): Promise<ReceivedInvite[]> {
   const { results } = await prepare(
     db,
-    sql`SELECT ${sql.raw(RECEIVED_INVITE_COLUMNS)} FROM ${sql.raw(RECEIVED_INVITE_FROM)}
+    sql`SELECT ${RECEIVED_INVITE_COLUMNS} FROM ${sql.raw(RECEIVED_INVITE_FROM)}
         WHERE i.status = 'pending' AND i.expires_at > ${input.now}
           AND i.email IN (SELECT email FROM user_emails WHERE user_id = ${input.userId} AND verified = 1)
         ORDER BY i.created_at DESC, i.id DESC LIMIT ${RECEIVED_INVITES_MAX}`,

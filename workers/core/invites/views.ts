@@ -2,6 +2,8 @@ import type { invites } from "../../../schema";
 import { iso, isoOrNull } from "../db";
 import { maskEmail } from "../email";
 import type { OrgRole, ProjectRole } from "../roles";
+import { type SQL, sql } from "../sql";
+import { displayEmailSql } from "../users";
 
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
 export type InviteStatus = (typeof invites.$inferSelect)["status"];
@@ -91,6 +93,21 @@ export function toInvite(row: InviteRow, now: number): Invite {
   };
 }
 
+/**
+ * How the invitee is told who invited them, the one rule the accept page, the banner and the
+ * email share: the inviter's name (on one line), else the address others see (users.ts
+ * `displayEmailSql`: their primary verified address); null when neither
+ * is known (a deleted inviter), where each says something generic.
+ */
+export function inviterLabel(name: string | null, verifiedEmail: string | null): string | null {
+  const oneLine = (value: string | null) =>
+    (value ?? "")
+      .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ")
+      .replace(/\s+/g, " ")
+      .trim();
+  return oneLine(name) || oneLine(verifiedEmail) || null;
+}
+
 /** An invite with the names the invitee sees (organization, project, inviter). */
 export interface ReceivedInviteRow {
   id: string;
@@ -103,11 +120,13 @@ export interface ReceivedInviteRow {
   project_role: ProjectRole | null;
   status: InviteStatus;
   inviter_name: string | null;
+  inviter_email: string | null;
   expires_at: number;
 }
 
-export const RECEIVED_INVITE_COLUMNS = `i.id, i.organization_id, o.name AS organization_name, i.project_id,
-  p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name, i.expires_at`;
+export const RECEIVED_INVITE_COLUMNS: SQL = sql`i.id, i.organization_id, o.name AS organization_name, i.project_id,
+  p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name,
+  ${displayEmailSql("inviter")} AS inviter_email, i.expires_at`;
 export const RECEIVED_INVITE_FROM = `invites i
   JOIN organizations o ON o.id = i.organization_id
   LEFT JOIN projects p ON p.id = i.project_id
@@ -132,7 +151,7 @@ export function toReceivedInvite(row: ReceivedInviteRow): ReceivedInvite {
     project: row.project_id === null ? null : { id: row.project_id, name: row.project_name ?? "" },
     role: row.role,
     projectRole: row.project_role,
-    invitedBy: { name: row.inviter_name },
+    invitedBy: { name: inviterLabel(row.inviter_name, row.inviter_email) },
     expiresAt: iso(row.expires_at),
   };
 }
@@ -155,7 +174,7 @@ export function toInvitePreview(row: ReceivedInviteRow, now: number): InvitePrev
     project: row.project_id === null ? null : { name: row.project_name ?? "" },
     role: row.role,
     projectRole: row.project_role,
-    invitedBy: { name: row.inviter_name },
+    invitedBy: { name: inviterLabel(row.inviter_name, row.inviter_email) },
     emailHint: maskEmail(row.email),
     expiresAt: iso(row.expires_at),
     status: effectiveStatus(row, now),

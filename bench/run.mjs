@@ -33,6 +33,7 @@ import {
   summarizeProfile,
 } from "./lib/profile.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
+import { startReceiver } from "./lib/receiver.mjs";
 import { benchmarksBlock, costModelLine, latencyLines, peerLines, purgeLines, terminalTable } from "./lib/report.mjs";
 import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements, tableCounts } from "./lib/seed.mjs";
 import { runLatency, runSideBySide } from "./lib/sidebyside.mjs";
@@ -110,6 +111,7 @@ async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "roster-bench-"));
   const failures = [];
   let workers = null;
+  let receiver = null;
   try {
     log(`roster bench (${mode}) — building bundles…`);
     const [rosterScript, baselineScript, purgeScript, wrappedScript, peerScript] = await Promise.all([
@@ -120,6 +122,7 @@ async function main() {
       sideBySide ? buildBundle(path.join(ROOT, "bench/peer/wrangler.toml"), path.join(tmp, "peer")) : null,
     ]);
     const signer = await createSigner();
+    receiver = await startReceiver();
     const rootConfig = await readRootConfig();
     workers = await startWorkers({
       rosterScript,
@@ -130,6 +133,7 @@ async function main() {
       bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
       verbose: args.verbose,
       inspector: args.profile,
+      eventsReceiverUrl: receiver.url,
     });
     const { urls, db } = workers;
 
@@ -298,8 +302,11 @@ async function main() {
         failures.push(`${e.name}: not in /openapi.json`);
         continue;
       }
-      const run = await measure(e, urls.roster, urls.counted);
+      const run = e.events
+        ? await measure(e, urls.events, urls.eventsCounted)
+        : await measure(e, urls.roster, urls.counted);
       const checks = e.after ? await e.after(db) : null;
+      if (checks && e.events) checks.receiver_posts = receiver.received();
       if (checks) log(`    after: ${JSON.stringify(checks)}`);
       measured.push({ def: e, ...run, checks });
     }
@@ -536,6 +543,7 @@ async function main() {
     failures.push(`harness: ${error.stack ?? error}`);
   } finally {
     await workers?.mf.dispose().catch(() => {});
+    await receiver?.close();
     await rm(tmp, { recursive: true, force: true });
   }
   if (failures.length > 0) {

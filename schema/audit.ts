@@ -1,11 +1,16 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** Append-only record of every membership and invite change. No foreign keys: history outlives the rows it describes. */
+/**
+ * Append-only record of every membership and invite change. No foreign keys: history outlives the
+ * rows it describes. Every row is also an outbound event: a trigger (migration 0008) writes its
+ * `events` row in the same statement.
+ */
 export const auditEvents = sqliteTable(
   "audit_events",
   {
     id: text("id").primaryKey(),
-    organizationId: text("organization_id").notNull(),
+    /** NULL for platform events, which belong to no organization. */
+    organizationId: text("organization_id"),
     /** NULL for system actions (expiry, Clerk user deletion). */
     actorId: text("actor_id"),
     action: text("action").notNull(),

@@ -45,6 +45,10 @@ export const invites = sqliteTable(
     deliveryAttempts: integer("delivery_attempts").notNull().default(0),
     deliveryError: text("delivery_error"),
     deliverySentAt: integer("delivery_sent_at"),
+    /** `owner_add`: an existing user added by id, pending their consent; `email` otherwise. */
+    source: text("source", { enum: ["email", "owner_add"] })
+      .notNull()
+      .default("email"),
   },
   (t) => [
     uniqueIndex("invites_one_pending")

@@ -550,6 +550,7 @@ describe("GET /v1/me/invites (the sign-in banner feed)", () => {
         {
           id: shown2.id,
           kind: "project",
+          source: "email",
           organization: { id: org.id, name: "Banner Org" },
           project: { id: project.id, name: "Banner Project" },
           role: "guest",
@@ -560,6 +561,7 @@ describe("GET /v1/me/invites (the sign-in banner feed)", () => {
         {
           id: shown1.id,
           kind: "organization",
+          source: "email",
           organization: { id: org.id, name: "Banner Org" },
           project: null,
           role: "member",

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startMailSink } from "../scripts/mail-sink.mjs";
 import { startClerkBackend } from "./clerk-backend-stand-in";
+import { startEventsReceiver } from "./events-receiver";
 
 /**
  * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
@@ -31,10 +32,15 @@ export default async function setup(project: TestProject) {
 
   project.provide("clerkApiUrl", clerk.url);
   project.provide("clerkSecretKey", clerkSecretKey);
+  // A product's webhook receiver for the outbound events (test/events-receiver.ts).
+  const receiver = await startEventsReceiver();
+  project.provide("eventsReceiverUrl", receiver.url);
+
   project.provide("smtpPort", sink.port);
   project.provide("mailSinkUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
 
   return async () => {
+    await receiver.close();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await sink.close();
     await clerk.close();
@@ -51,5 +57,7 @@ declare module "vitest" {
     clerkApiUrl: string;
     /** The secret key it accepts. */
     clerkSecretKey: string;
+    /** Base URL of the events receiver: POST /hook/<name>[?fail=N|always], GET /received?name=<name>. */
+    eventsReceiverUrl: string;
   }
 }

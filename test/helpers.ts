@@ -87,6 +87,8 @@ export interface CallOptions {
   ip?: string;
   /** Replaces EMAIL_QUEUE (e.g. a spy that keeps the raw tokens). */
   queue?: Pick<Queue, "sendBatch">;
+  /** Replaces EVENTS_QUEUE (e.g. a spy on the event ids a request hands off). */
+  eventsQueue?: Pick<Queue, "sendBatch">;
   /** Counts the request's D1 round trips (see `countingDb`). */
   counter?: TripCounter;
   /** Extra env vars (e.g. a low RATE_LIMIT_*). */
@@ -117,13 +119,19 @@ export async function call<T = any>(method: string, path: string, options: CallO
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
   const request = new Request(`${BASE}${path}`, { method, headers, body });
-  if (options.queue === undefined && options.counter === undefined && options.vars === undefined) {
+  if (
+    options.queue === undefined &&
+    options.eventsQueue === undefined &&
+    options.counter === undefined &&
+    options.vars === undefined
+  ) {
     return await readResult<T>(await exports.default.fetch(request));
   }
   const testEnv = {
     ...env,
     ...options.vars,
     ...(options.queue ? { EMAIL_QUEUE: options.queue as Queue } : {}),
+    ...(options.eventsQueue ? { EVENTS_QUEUE: options.eventsQueue as Queue } : {}),
     DB: options.counter ? countingDb(env.DB, options.counter) : env.DB,
   } as Env;
   const ctx = createExecutionContext();

@@ -35,9 +35,36 @@ export function spyQueue(): SpyQueue {
   return queue;
 }
 
+/** A spy on EVENTS_QUEUE: the event ids a request handed off after its commit. */
+export interface EventsQueueSpy {
+  eventIds: string[];
+  /** When set, sendBatch throws (a lost hand-off). */
+  fail: boolean;
+  sendBatch(messages: Iterable<MessageSendRequest<{ eventId: string }>>): Promise<QueueSendBatchResponse>;
+}
+
+export function eventsQueueSpy(): EventsQueueSpy {
+  const queue: EventsQueueSpy = {
+    eventIds: [],
+    fail: false,
+    async sendBatch(messages) {
+      const list = [...messages];
+      if (queue.fail) throw new Error("Queue send failed");
+      if (list.length > 100) throw new Error("sendBatch takes at most 100 messages");
+      queue.eventIds.push(...list.map((m) => m.body.eventId));
+      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as unknown as QueueSendBatchResponse;
+    },
+  };
+  return queue;
+}
+
 export { countingDb, type TripCounter } from "./helpers";
 
-export type ApiOptions = Omit<CallOptions, "queue"> & { queue?: SpyQueue };
+export type ApiOptions = Omit<CallOptions, "queue" | "eventsQueue"> & {
+  queue?: SpyQueue;
+  /** EVENTS_QUEUE; a throwaway spy by default, so no test's events reach the real queue. */
+  eventsQueue?: EventsQueueSpy;
+};
 
 /** A barrier: `wait()` resolves once it has been called `n` times. */
 export function barrier(n: number): { wait: () => Promise<void> } {
@@ -62,11 +89,16 @@ export function randomIp(): string {
 
 /**
  * `call` for the invitation tests: always through a spy EMAIL_QUEUE (to read the raw token the way
- * only the email consumer can) and from a fresh random client IP, so the per-IP limiter never
+ * only the email consumer can) and a spy EVENTS_QUEUE (the events a request handed off) and from a fresh random client IP, so the per-IP limiter never
  * couples tests.
  */
 export async function api<T = any>(method: string, path: string, options: ApiOptions = {}): Promise<CallResult<T>> {
-  return await call<T>(method, path, { ...options, ip: options.ip ?? randomIp(), queue: options.queue ?? spyQueue() });
+  return await call<T>(method, path, {
+    ...options,
+    ip: options.ip ?? randomIp(),
+    queue: options.queue ?? spyQueue(),
+    eventsQueue: options.eventsQueue ?? eventsQueueSpy(),
+  });
 }
 
 /** Creates invites through the API and returns the results and the raw tokens by address. */

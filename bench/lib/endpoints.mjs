@@ -229,6 +229,26 @@ export function definitions({ readers, runTag }) {
       after: enqueueFailures,
     },
     {
+      key: "invite_1_events",
+      enqueues: true,
+      events: true,
+      name: "POST /v1/organizations/{id}/invites (1 address, EVENTS_WEBHOOK_URL set)",
+      route: ["post", "/v1/organizations/{orgId}/invites"],
+      kind: "write",
+      async prepare(db) {
+        const pairs = shuffle(await inviters(db), 21);
+        return { users: pairs.map((p) => p.user), next: cycle(pairs, inviteRequest(1)) };
+      },
+      validate: allInvited(1),
+      // The events this run wrote, by delivery status (the receiver is local: most are sent).
+      after: async (db) => {
+        const { results } = await db
+          .prepare("SELECT status, count(*) AS n FROM events WHERE type = 'invite.created' GROUP BY status")
+          .all();
+        return Object.fromEntries(results.map((r) => [r.status, r.n]));
+      },
+    },
+    {
       key: "invite_50",
       enqueues: true,
       name: "POST /v1/organizations/{id}/invites (50 addresses)",

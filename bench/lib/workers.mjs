@@ -58,6 +58,10 @@ export async function readRootConfig() {
  *  - `roster-counted`  the same bundle with BENCH_COUNT_D1 = "1" (D1 round trips are read here)
  *  - `baseline`        bench/baseline (constant / one SELECT / one INSERT)
  *  - `purge`           bench/purge (the expiry job, on its own database), when built
+ *  - `roster-events`, `roster-events-counted`  the same bundle with EVENTS_WEBHOOK_URL set (to
+ *    `eventsReceiverUrl`, a local receiver the harness runs) and the events queue consumed by the
+ *    same Worker, so each event is really POSTed, signed, while the endpoint is loaded: the cost
+ *    of the event path, against the same endpoint on `roster`
  *  - `wrapped`, `wrapped-counted`   Roster behind the bench's D1 latency wrapper (bench/wrapped),
  *                      and the peer: `peer-default`, `peer-joins` and their counting twins, on the
  *                      peer's own database — when the side-by-side runs (`sideBySide`)
@@ -77,6 +81,7 @@ export async function startWorkers({
   bindings,
   verbose,
   inspector,
+  eventsReceiverUrl,
 }) {
   const common = {
     modules: true,
@@ -91,13 +96,22 @@ export async function startWorkers({
     scriptPath: rosterScript,
     modulesRoot: path.dirname(rosterScript),
     d1Databases: { DB: DB_ID },
-    queueProducers: { EMAIL_QUEUE: "roster-email" },
+    queueProducers: { EMAIL_QUEUE: "roster-email", EVENTS_QUEUE: "roster-events" },
     bindings: { ...rosterBindings, ...extra },
     unsafeDirectSockets: direct,
   });
+  const eventsOn = {
+    EVENTS_WEBHOOK_URL: eventsReceiverUrl,
+    EVENTS_WEBHOOK_SECRET: "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA==",
+  };
   const workers = [
     roster("roster", {}),
     roster("roster-counted", { BENCH_COUNT_D1: "1" }),
+    {
+      ...roster("roster-events", eventsOn),
+      queueConsumers: { "roster-events": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 6 } },
+    },
+    roster("roster-events-counted", { ...eventsOn, BENCH_COUNT_D1: "1" }),
     {
       ...common,
       name: "baseline",
@@ -175,6 +189,8 @@ export async function startWorkers({
   const urls = {
     roster: await mf.unsafeGetDirectURL("roster"),
     counted: await mf.unsafeGetDirectURL("roster-counted"),
+    events: await mf.unsafeGetDirectURL("roster-events"),
+    eventsCounted: await mf.unsafeGetDirectURL("roster-events-counted"),
     baseline: await mf.unsafeGetDirectURL("baseline"),
     purge: purgeScript ? await mf.unsafeGetDirectURL("purge") : null,
   };

@@ -58,8 +58,13 @@ async function openDemo(user: TestUser): Promise<{ page: Page; seen: ReturnType<
   return { page, seen };
 }
 
+/** The banner's two loads: its invites and its suggestions (it renders once both have answered). */
 function invitesLoaded(page: Page) {
-  return page.waitForResponse((r) => r.url() === `${API}/v1/me/invites` && r.status() === 200);
+  return Promise.all(
+    ["/v1/me/invites", "/v1/me/suggestions"].map((path) =>
+      page.waitForResponse((r) => r.url() === `${API}${path}` && r.status() === 200),
+    ),
+  );
 }
 
 /**

@@ -108,7 +108,7 @@ describe("<roster-organization>", () => {
     await panel.getByLabel("Email addresses").fill(many);
     await panel.getByRole("button", { name: "Send invitations" }).click();
     await expect
-      .poll(() => panel.locator("form p[part=error]").textContent())
+      .poll(() => panel.locator("form p[part=error][id$=invite-error]").textContent())
       .toBe("At most 50 addresses at once (51 entered).");
     expect(await pendingInvites(org.id)).toEqual([]);
     await page.close();
@@ -131,7 +131,7 @@ describe("<roster-organization>", () => {
     const posts = () => seen.urls.filter((u) => u.endsWith(`/v1/organizations/${org.id}/invites`)).length;
     await panel.getByRole("button", { name: "Send invitations" }).click();
     await expect
-      .poll(() => panel.locator("form p[part=error]").textContent())
+      .poll(() => panel.locator("form p[part=error][id$=invite-error]").textContent())
       .toBe("1 address is not valid: not-an-address.");
     expect(posts()).toBe(0);
     expect(await focused(page)).toMatch(/addresses$/);

@@ -2,6 +2,7 @@ import { type IRequest, Router } from "itty-router";
 import { z } from "zod";
 import { ConfigError, getConfig } from "../core/config";
 import { ApiError, problemResponse } from "../core/errors";
+import { EventHandoff } from "../core/events/handoff";
 import { authenticate } from "./auth";
 import { applyCors, preflight } from "./cors";
 import { D1Counter } from "./d1-counter";
@@ -39,10 +40,15 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   let config: ReturnType<typeof getConfig> | null = null;
   // Bench only (BENCH_COUNT_D1 = "1"): D1 round trips and statements as response headers.
   const d1Counter = D1Counter.forEnv(env);
+  let handoff: EventHandoff | null = null;
   try {
     config = getConfig(env);
     const session = env.DB.withSession(sessionStart(request.headers.get("x-d1-bookmark")));
-    const db = d1Counter === null ? session : d1Counter.wrap(session);
+    // The one instrumentation hook on the request's D1 handle: the bench's counter (when on) and
+    // the outbox hand-off, which collects the events this request commits and sends them to the
+    // events queue after the response (`flush`, below).
+    handoff = EventHandoff.forRequest(env, config);
+    const db = handoff.wrap(d1Counter === null ? session : d1Counter.wrap(session));
     const base: RequestContext = {
       request,
       env: d1Counter === null ? env : d1Counter.wrapEnv(env),
@@ -65,6 +71,7 @@ export async function handleFetch(request: Request, env: Env, exec: ExecutionCon
   } catch (error) {
     response = errorResponse(error, requestId, request);
   }
+  handoff?.flush(exec);
   if (config !== null) response = applyCors(request, response, config);
   if (d1Counter !== null) response = d1Counter.stamp(response);
   return stamp(response, requestId);

@@ -1,6 +1,7 @@
 import { getTableName } from "drizzle-orm";
 import { auditEvents } from "../../schema";
 import type { Db } from "./db";
+import { MAY_NOTIFY } from "./events/notifications";
 import { newId } from "./ids";
 import { prepare, type SQL, sql } from "./sql";
 
@@ -24,9 +25,23 @@ export type AuditAction =
   | "project_member.added"
   | "project_member.role_changed"
   | "project_member.removed"
-  | "project_member.left";
+  | "project_member.left"
+  | "domain.added"
+  | "domain.updated"
+  | "domain.removed"
+  | "join_request.created"
+  | "join_request.approved"
+  | "join_request.denied"
+  | "join_request.withdrawn";
 
-export type AuditTargetType = "organization" | "member" | "project" | "project_member" | "invite";
+export type AuditTargetType =
+  | "organization"
+  | "member"
+  | "project"
+  | "project_member"
+  | "invite"
+  | "domain"
+  | "join_request";
 
 export interface AuditEntry {
   organizationId: string;
@@ -58,6 +73,16 @@ export interface AuditRows {
   from: SQL;
 }
 
+/**
+ * Appended to every INSERT INTO audit_events (made only by `auditRowsStatement`): the new rows'
+ * ids, actions and whether they may notify someone by email come back in the statement's results
+ * under these distinctive names, so the outbox hand-off (workers/core/events/handoff.ts) finds
+ * them in any batch without knowing which use case wrote them — no extra round trip, and nothing
+ * for a write path to remember.
+ */
+const AUDIT_RETURNING = sql`RETURNING ${sql.identifier(auditEvents.id.name)} AS outbox_event_id,
+  ${sql.identifier(auditEvents.action.name)} AS outbox_event_type, (${MAY_NOTIFY}) AS outbox_may_notify`;
+
 // The table and its columns from schema/, in the order of the SELECT below.
 const AUDIT_TABLE = sql.identifier(getTableName(auditEvents));
 const AUDIT_COLUMNS = sql.join(
@@ -78,13 +103,18 @@ const AUDIT_COLUMNS = sql.join(
  * THE writer of audit rows: every `INSERT INTO audit_events` in Roster is a statement made here,
  * to be put in the batch of the change it records. Several `rows` become one statement
  * (UNION ALL), so a change that writes several kinds of rows stays one statement in its batch.
+ * Its rows come back (AUDIT_RETURNING) for the outbox hand-off; the events trigger (migration
+ * 0008) writes each row's outbox entry in the same statement.
  */
 export function auditRowsStatement(db: Db, rows: AuditRows[]): D1PreparedStatement {
   const selects = rows.map(
     (r) =>
       sql`SELECT ${r.id}, ${r.organizationId}, ${r.actorId}, ${r.action}, ${r.targetType}, ${r.targetId}, ${r.data}, ${r.at} ${r.from}`,
   );
-  return prepare(db, sql`INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)}`);
+  return prepare(
+    db,
+    sql`INSERT INTO ${AUDIT_TABLE} (${AUDIT_COLUMNS}) ${sql.join(selects, sql` UNION ALL `)} ${AUDIT_RETURNING}`,
+  );
 }
 
 /**

@@ -45,6 +45,20 @@ const configSchema = z.object({
   RATE_LIMIT_INVITES_PER_HOUR: positiveInt(1000),
   RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(60),
   RATE_LIMIT_CREATES_PER_HOUR: positiveInt(100),
+  PLATFORM_ADMIN_USER_IDS: list,
+  EVENTS_WEBHOOK_URL: optional.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  EVENTS_WEBHOOK_SECRET: optional.refine(
+    (v) => v === undefined || /^whsec_[A-Za-z0-9+/=]{16,}$/.test(v),
+    "must be a whsec_… secret (base64)",
+  ),
+  EVENTS_RETRY_BASE_SECONDS: positiveInt(30),
+});
+
+// Events are signed or not sent: a URL without its secret is a configuration error, not a
+// silent unsigned delivery.
+const configWithRules = configSchema.refine((c) => c.EVENTS_WEBHOOK_URL === undefined || c.EVENTS_WEBHOOK_SECRET, {
+  path: ["EVENTS_WEBHOOK_SECRET"],
+  message: "is required when EVENTS_WEBHOOK_URL is set",
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -58,7 +72,7 @@ const cache = new WeakMap<object, Config>();
 export function getConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
-  const parsed = configSchema.safeParse(env);
+  const parsed = configWithRules.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`Invalid configuration: ${problems}`);

@@ -14,6 +14,16 @@ export interface InviteEmailMessage {
   token: string;
 }
 
+/**
+ * A notification announcing an event to one user (PRODUCT.md "Notifications"), handed off by the
+ * events consumer. Sent at most once per event (`notification_deliveries`).
+ */
+export interface NotificationEmailMessage {
+  type: "notification";
+  eventId: string;
+  userId: string;
+}
+
 /** What a Clerk invitation stands for (core/clerk-invitations.ts); platform invitations come next. */
 export type ClerkInvitationKind = "invite";
 
@@ -24,8 +34,11 @@ export interface ClerkRevokeMessage {
   id: string;
 }
 
-/** EMAIL_QUEUE carries the invitation emails and, with EMAIL_PROVIDER=clerk, Clerk revocations. */
-export type EmailMessage = InviteEmailMessage | ClerkRevokeMessage;
+/**
+ * EMAIL_QUEUE carries the invitation emails, the notifications and, with EMAIL_PROVIDER=clerk,
+ * Clerk revocations (those are told apart first and parsed by `clerkRevokeMessageSchema`).
+ */
+export type EmailMessage = InviteEmailMessage | NotificationEmailMessage | ClerkRevokeMessage;
 
 // Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
 const inviteId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id");
@@ -34,12 +47,23 @@ const inviteId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id");
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
  * it may hold a token) and acked: retrying cannot make it valid.
  */
-export const emailMessageSchema = z.object({
+const inviteMessageSchema = z.object({
   type: z.literal("invite"),
   inviteId,
   tokenVersion: z.number().int().positive(),
   token: z.string().regex(TOKEN_PATTERN, "not a token"),
 }) satisfies z.ZodType<InviteEmailMessage>;
+
+const notificationMessageSchema = z.object({
+  type: z.literal("notification"),
+  eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "not an event id"),
+  userId: z.string().regex(/^[A-Za-z0-9_.:-]{1,255}$/, "not a user id"),
+}) satisfies z.ZodType<NotificationEmailMessage>;
+
+export const emailMessageSchema = z.discriminatedUnion("type", [
+  inviteMessageSchema,
+  notificationMessageSchema,
+]) satisfies z.ZodType<Exclude<EmailMessage, ClerkRevokeMessage>>;
 
 export const clerkRevokeMessageSchema = z.object({
   type: z.literal("clerk_revoke"),

@@ -3,6 +3,7 @@ const PREFIXES = {
   organization: "org",
   project: "prj",
   invite: "inv",
+  joinRequest: "jrq",
   auditEvent: "evt",
 } as const;
 

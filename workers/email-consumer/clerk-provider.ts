@@ -17,12 +17,17 @@ export function clerkProvider(clerk: ClerkBackend, config: Config): EmailProvide
   return {
     name: "clerk",
     async send(email) {
+      // Clerk sends invitations only; it has no API for another kind of email (a notification).
+      const about = email.about;
+      if (about === undefined) {
+        throw new DeliveryError("permanent", "EMAIL_PROVIDER=clerk sends invitations only, not this email");
+      }
       try {
         const invitation = await withClerkTimeout(
           clerk.invitations.createInvitation({
             emailAddress: email.to,
-            redirectUrl: clerkRedirectUrl(config, email.about),
-            publicMetadata: clerkPublicMetadata(email.about),
+            redirectUrl: clerkRedirectUrl(config, about),
+            publicMetadata: clerkPublicMetadata(about),
             notify: true,
             // Roster decides who is invited: an address Clerk already knows (a user, an earlier
             // invitation of a resent invite) still gets this one.

@@ -1,13 +1,16 @@
 import type { emailDeliveries, invites } from "../../schema";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
+import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 import { prepare, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
 import { displayEmailSql } from "../core/users";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
+import { deliverNotification } from "./notifications";
 import { recordPermanentFailure, recordSentStatements, recordTransientFailure } from "./outcomes";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
+import { renderMembershipOffer } from "./template-notifications";
 
 /**
  * Sending one invitation email, idempotently per (invite, token version).
@@ -32,13 +35,7 @@ import { renderInvitation } from "./template";
  * bounded by SEND_TIMEOUT_MS), so a live sender is never overtaken. */
 export const CLAIM_LEASE_MS = 5 * 60_000;
 
-/** Longest retry delay. Queues accept up to 12 hours; an hour keeps a flaky provider's invites moving. */
-export const MAX_RETRY_DELAY_SECONDS = 3_600;
-
-/** `base`, doubling with each attempt made (message.attempts starts at 1), capped. */
-export function retryDelaySeconds(baseSeconds: number, attempts: number): number {
-  return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_SECONDS);
-}
+export { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
 
 type InviteRecord = typeof invites.$inferSelect;
 type DeliveryRecord = typeof emailDeliveries.$inferSelect;
@@ -54,6 +51,7 @@ export interface InviteRow {
   token_hash: InviteRecord["tokenHash"];
   token_version: InviteRecord["tokenVersion"];
   expires_at: InviteRecord["expiresAt"];
+  source: InviteRecord["source"];
   organization_name: string;
   project_name: string | null;
   inviter_name: string | null;
@@ -78,6 +76,7 @@ export async function deliverMessage(ctx: DeliveryContext, message: Message<unkn
     message.ack();
     return;
   }
+  if (parsed.data.type === "notification") return await deliverNotification(ctx, message, parsed.data);
   const body = parsed.data;
   const label = `[email] invite ${body.inviteId} v${body.tokenVersion} (attempt ${message.attempts})`;
   try {
@@ -155,7 +154,7 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
     prepare(
       db,
       sql`SELECT i.id, i.organization_id, i.email, i.role, i.project_role, i.status, i.token_hash, i.token_version,
-                 i.expires_at, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
+                 i.expires_at, i.source, i.delivery_attempts, o.name AS organization_name, p.name AS project_name,
                  a.name AS inviter_name, ${displayEmailSql("a")} AS inviter_email,
                  d.state AS delivery_state, d.claim_id, d.lease_until
           FROM invites i
@@ -222,17 +221,31 @@ function whyNotSending(invite: InviteRow, body: InviteEmailMessage, tokenHash: s
 
 function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): OutgoingEmail {
   const from = parseMailbox(config.EMAIL_FROM);
-  const rendered = renderInvitation({
-    email: invite.email,
-    organizationName: invite.organization_name,
-    projectName: invite.project_name,
-    role: invite.role,
-    projectRole: invite.project_role,
-    inviterName: invite.inviter_name,
-    inviterEmail: invite.inviter_email,
-    expiresAt: invite.expires_at,
-    link: inviteLink(config, body.token),
-  });
+  // A consent-pending offer (first sent as the invite.created notification) that an admin resent:
+  // the same offer again, without the token link — they accept signed in.
+  const rendered =
+    invite.source === "owner_add"
+      ? renderMembershipOffer({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          role: invite.role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          appUrl: config.APP_URL,
+          productName: "Roster",
+        })
+      : renderInvitation({
+          email: invite.email,
+          organizationName: invite.organization_name,
+          projectName: invite.project_name,
+          role: invite.role,
+          projectRole: invite.project_role,
+          inviterName: invite.inviter_name,
+          inviterEmail: invite.inviter_email,
+          expiresAt: invite.expires_at,
+          link: inviteLink(config, body.token),
+        });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
   return {

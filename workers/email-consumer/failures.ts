@@ -3,6 +3,7 @@ import type { Db } from "../core/db";
 import { newId } from "../core/ids";
 import { prepare, sql } from "../core/sql";
 import { describeInvalidMessage, emailMessageSchema } from "./messages";
+import { recordNotificationDeadLetter } from "./notifications";
 
 /** Delivery failures recorded outside a send attempt: a broken configuration, a dead letter. */
 
@@ -17,8 +18,9 @@ export async function recordConfigurationError(
 ): Promise<void> {
   const bodies = messages.flatMap((m) => {
     const parsed = emailMessageSchema.safeParse(m.body);
-    return parsed.success ? [parsed.data] : [];
+    return parsed.success && parsed.data.type === "invite" ? [parsed.data] : [];
   });
+  if (bodies.length === 0) return;
   await db.batch(
     bodies.map((body) =>
       db
@@ -44,6 +46,7 @@ export async function recordDeadLetter(db: Db, message: Message<unknown>): Promi
     message.ack();
     return;
   }
+  if (parsed.data.type === "notification") return await recordNotificationDeadLetter(db, message, parsed.data);
   const { inviteId, tokenVersion } = parsed.data;
   const now = Date.now();
   const noOutcome = sql`NOT EXISTS (SELECT 1 FROM email_deliveries d

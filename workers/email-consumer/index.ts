@@ -1,4 +1,5 @@
 import { type Config, ConfigError, getConfig } from "../core/config";
+import { EventHandoff } from "../core/events/handoff";
 import { handleClerkRevoke, isClerkRevokeMessage, recordClerkRevokeDeadLetter } from "./clerk-revoke";
 import { deliverMessage, retryDelaySeconds } from "./deliver";
 import { recordConfigurationError, recordDeadLetter } from "./failures";
@@ -21,18 +22,25 @@ const MAX_CONCURRENT_SENDS = 4;
 const DEFAULT_RETRY_BASE_SECONDS = 10;
 
 /** Queue consumer for EMAIL_QUEUE and its dead-letter queue. Every message is acked or retried on its own. */
-export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, _ctx: ExecutionContext): Promise<void> {
-  switch (batch.queue) {
-    case EMAIL_QUEUE_NAME:
-      return await deliverBatch(batch, env);
-    case EMAIL_DEAD_LETTER_QUEUE_NAME:
-      for (const message of batch.messages) {
-        if (isClerkRevokeMessage(message)) recordClerkRevokeDeadLetter(message);
-        else await recordDeadLetter(env.DB, message);
-      }
-      return;
-    default:
-      throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
+export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
+  // The audit rows it writes (`invite.delivery_failed`) are events: handed off after the batch.
+  const handoff = EventHandoff.forEntry(env);
+  const hooked = handoff.wrapEnv(env);
+  try {
+    switch (batch.queue) {
+      case EMAIL_QUEUE_NAME:
+        return await deliverBatch(batch, hooked);
+      case EMAIL_DEAD_LETTER_QUEUE_NAME:
+        for (const message of batch.messages) {
+          if (isClerkRevokeMessage(message)) recordClerkRevokeDeadLetter(message);
+          else await recordDeadLetter(hooked.DB, message);
+        }
+        return;
+      default:
+        throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
+    }
+  } finally {
+    handoff.flush(ctx);
   }
 }
 

@@ -18,8 +18,11 @@ export interface OutgoingEmail extends RenderedEmail {
   messageId: string;
   /** Stable per (invite, token version): `invite-<id>-v<version>`, for providers that deduplicate. */
   idempotencyKey: string;
-  /** What the email is about: the Clerk provider sends Clerk's own invitation for it instead. */
-  about: ClerkInvitationRef;
+  /**
+   * The invitation the email is about, if it is one: the Clerk provider sends Clerk's own
+   * invitation for it instead. Notifications have none.
+   */
+  about?: ClerkInvitationRef;
 }
 
 export interface EmailProvider {

@@ -103,12 +103,12 @@ export function headerValue(value: string): string {
 }
 
 /** A name shown inside a sentence and the subject: one line, bounded. */
-function oneLine(value: string): string {
+export function oneLine(value: string): string {
   const line = headerValue(value);
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
-function withArticle(role: string): string {
+export function withArticle(role: string): string {
   return `${/^[aeiou]/.test(role) ? "an" : "a"} ${role}`;
 }
 
@@ -118,6 +118,6 @@ const DATE_FORMAT = new Intl.DateTimeFormat("en-US", {
   timeZone: "UTC",
 });
 
-function formatDate(ms: number): string {
+export function formatDate(ms: number): string {
   return `${DATE_FORMAT.format(new Date(ms))} UTC`;
 }

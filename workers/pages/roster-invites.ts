@@ -1,17 +1,23 @@
 /**
  * `<roster-invites>`: the sign-in banner, served as one dependency-free script at
- * GET /roster-invites.js. It lists the caller's pending invites (GET /v1/me/invites) with Accept
- * and Decline buttons, in a Shadow DOM themable through CSS custom properties:
+ * GET /roster-invites.js. It lists the caller's pending invites (GET /v1/me/invites) — email
+ * invites and consent-pending adds ("Alice added you to Acme") — with Accept and Decline buttons,
+ * and the organizations of their email domain (GET /v1/me/suggestions) with "Ask to join" (or
+ * "Join" where the domain enrolls automatically), in a Shadow DOM themable through CSS custom
+ * properties:
  *
  *   --roster-bg, --roster-fg, --roster-muted, --roster-border, --roster-radius, --roster-font,
  *   --roster-accent, --roster-accent-fg, --roster-focus, --roster-danger
  *
- * and `::part(banner | invite | button | accept | decline | dismiss)`.
+ * and `::part(banner | invite | suggestion | button | accept | decline | join | dismiss)`.
  *
  * Attribute `api-base` (default: the origin the script was loaded from). Property `getToken`:
  * an async function returning a Clerk session token (default: `window.Clerk.session.getToken()`).
  * Method `refresh()`. Events (bubbling, composed): `roster:accepted` `{invite, organization,
- * project}`, `roster:declined` `{invite}`, `roster:error` `{action, invite, status, code, message}`.
+ * project}`, `roster:declined` `{invite}`, `roster:requested` `{organization, joinRequest}` (a
+ * request to join, pending an admin), `roster:joined` `{organization, joinRequest}` (joined at
+ * once), `roster:error` `{action, invite, status, code, message}` (`invite` is the suggestion for
+ * `action: "join"`).
  *
  * Kept as plain ES2020 in a string (the Worker serves it verbatim, no build step): no backticks
  * and no template placeholders inside.
@@ -107,6 +113,23 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
     UNAUTHENTICATED: ["stay", "Your session has ended. Sign in again."],
     RATE_LIMITED: ["stay", "Too many attempts. Wait a minute and try again."]
   };
+  // Asking to join, by problem code.
+  var JOIN_FAILURES = {
+    ALREADY_MEMBER: ["gone", "You are already a member."],
+    NOT_FOUND: ["gone", "This organization is no longer open to your email domain."],
+    SEAT_LIMIT_REACHED: ["stay", "The organization has no free seats. Ask an administrator to free one."],
+    UNAUTHENTICATED: ["stay", "Your session has ended. Sign in again."]
+  };
+
+  function dismissKey(suggestion) {
+    return "org:" + suggestion.organization.id;
+  }
+  function titleText(invites, suggestions) {
+    if (invites === 0 && suggestions === 0) return "Invitations";
+    if (invites === 0) return suggestions === 1 ? "An organization you can join" : suggestions + " organizations you can join";
+    var head = invites === 1 ? "You have a pending invitation" : "You have " + invites + " pending invitations";
+    return suggestions === 0 ? head : head + (suggestions === 1 ? " and a suggestion" : " and " + suggestions + " suggestions");
+  }
 
   function readDismissed() {
     try {
@@ -140,6 +163,7 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       adoptStyles(this._root);
       this._getToken = null;
       this._invites = [];
+      this._suggestions = [];
       this._errors = {};
       this._note = "";
       this._busy = false;
@@ -193,12 +217,15 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       if (oldValue !== newValue && this.isConnected) this.refresh();
     }
 
-    async _fetch(method, path) {
+    async _fetch(method, path, body) {
       var token = await this.getToken();
       if (!token) return null;
+      var headers = { Authorization: "Bearer " + token, Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
       return await fetch(this.apiBase + path, {
         method: method,
-        headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+        headers: headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         credentials: "omit",
         cache: "no-store"
       });
@@ -218,11 +245,19 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
     async refresh() {
       var generation = ++this._generation;
       var response;
+      var suggested = null;
       try {
-        response = await this._fetch("GET", "/v1/me/invites");
+        var both = await Promise.all([
+          this._fetch("GET", "/v1/me/invites"),
+          // Suggestions are extra: a failure to load them leaves the invites shown.
+          this._fetch("GET", "/v1/me/suggestions").catch(function () { return null; })
+        ]);
+        response = both[0];
+        suggested = both[1];
       } catch (e) {
         if (generation !== this._generation) return;
         this._invites = [];
+        this._suggestions = [];
         this._render();
         this._fail("load", null, 0, "NETWORK", "Could not reach Roster at " + this.apiBase + ".");
         return;
@@ -230,6 +265,7 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       if (generation !== this._generation) return;
       if (response === null || !response.ok) {
         this._invites = [];
+        this._suggestions = [];
         this._render();
         if (response) {
           var problem = await response.json().catch(function () { return {}; });
@@ -238,9 +274,14 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
         return;
       }
       var body = await response.json();
+      var suggestions = suggested && suggested.ok ? (await suggested.json().catch(function () { return {}; })).data || [] : [];
+      if (generation !== this._generation) return;
       var dismissed = readDismissed();
       this._invites = (body.data || []).filter(function (invite) {
         return dismissed.indexOf(invite.id) === -1;
+      });
+      this._suggestions = suggestions.filter(function (suggestion) {
+        return dismissed.indexOf(dismissKey(suggestion)) === -1;
       });
       this._errors = {};
       this._render();
@@ -312,26 +353,78 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       this._fail(action, invite, status, code, message);
     }
 
+    /** Asks to join a suggested organization (or joins it at once, enrollment auto). */
+    async _join(suggestion) {
+      if (this._busy) return;
+      this._setBusy(true);
+      var name = suggestion.organization.name;
+      var response = null;
+      try {
+        response = await this._fetch(
+          "POST",
+          "/v1/organizations/" + encodeURIComponent(suggestion.organization.id) + "/join-requests",
+          {}
+        );
+      } catch (e) {
+        response = null;
+      }
+      var index = this._invites.length + this._suggestions.indexOf(suggestion);
+      this._busy = false;
+      if (response !== null && response.ok) {
+        var request = await response.json().catch(function () { return {}; });
+        var joined = request.status === "approved";
+        this._announce(joined ? "You joined " + name + "." : "Request sent to " + name + ". An administrator will decide.");
+        this._remove(suggestion, index);
+        this._emit(joined ? "roster:joined" : "roster:requested", {
+          organization: suggestion.organization,
+          joinRequest: request
+        });
+        return;
+      }
+      var status = response ? response.status : 0;
+      var problem = response ? await response.json().catch(function () { return {}; }) : {};
+      var code = problem.code || (response ? "HTTP_" + status : "NETWORK");
+      var known = JOIN_FAILURES[code];
+      var message = known ? known[1] : response ? "Something went wrong. Try again later." : "Could not reach Roster. Try again.";
+      if (known && known[0] === "gone") {
+        this._announce(name + ": " + message);
+        this._remove(suggestion, index);
+      } else {
+        this._errors[dismissKey(suggestion)] = message;
+        this._announce("Could not join " + name + ". " + message);
+        this._render(index);
+      }
+      this._fail("join", suggestion, status, code, message);
+    }
+
     _emit(type, detail) {
       this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: detail }));
     }
 
-    _remove(invite, index) {
-      this._invites = this._invites.filter(function (i) {
-        return i !== invite;
-      });
-      delete this._errors[invite.id];
+    /** Removes an invite or a suggestion, then focuses the next item's first button. */
+    _remove(item, index) {
+      var other = function (i) {
+        return i !== item;
+      };
+      this._invites = this._invites.filter(other);
+      this._suggestions = this._suggestions.filter(other);
+      // Invites have ids; suggestions are keyed by their organization.
+      delete this._errors[item.id !== undefined ? item.id : dismissKey(item)];
       this._render(index);
     }
 
     _dismiss() {
       var ids = readDismissed();
-      var had = this._invites.length > 0;
+      var had = this._invites.length + this._suggestions.length > 0;
       this._invites.forEach(function (invite) {
         if (ids.indexOf(invite.id) === -1) ids.push(invite.id);
       });
+      this._suggestions.forEach(function (suggestion) {
+        if (ids.indexOf(dismissKey(suggestion)) === -1) ids.push(dismissKey(suggestion));
+      });
       writeDismissed(ids);
       this._invites = [];
+      this._suggestions = [];
       this._note = "";
       this._render();
       if (had) this._announce("Invitations hidden for this session.");
@@ -343,12 +436,10 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       var self = this;
       var view = this._view;
       view.replaceChildren();
-      if (this._invites.length === 0 && !this._note) return;
-      var count = this._invites.length;
+      var count = this._invites.length + this._suggestions.length;
+      if (count === 0 && !this._note) return;
       var titleId = "roster-invites-title";
-      var title = el("p", { class: "title", id: titleId }, [
-        count === 0 ? "Invitations" : count === 1 ? "You have a pending invitation" : "You have " + count + " pending invitations"
-      ]);
+      var title = el("p", { class: "title", id: titleId }, [titleText(this._invites.length, this._suggestions.length)]);
       var dismiss = el("button", { type: "button", class: "dismiss", part: "button dismiss", "aria-label": "Dismiss invitations" }, [
         "\u00d7"
       ]);
@@ -358,7 +449,10 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
       var list = el("ul");
       this._invites.forEach(function (invite) {
         var name = scopeName(invite);
-        var by = invite.invitedBy && invite.invitedBy.name ? " \u00b7 Invited by " + invite.invitedBy.name : "";
+        var inviter = invite.invitedBy && invite.invitedBy.name ? invite.invitedBy.name : null;
+        // A consent-pending add names who added the user; an email invite, who invited them.
+        var added = invite.source === "owner_add";
+        var by = inviter && !added ? " \u00b7 Invited by " + inviter : "";
         var accept = el(
           "button",
           { type: "button", class: "accept", part: "button accept", "aria-label": "Accept the invitation to " + name },
@@ -377,16 +471,46 @@ export const ROSTER_INVITES_JS = String.raw`/* <roster-invites> — Roster's inv
         });
         var error = self._errors[invite.id];
         list.append(
-          el("li", { part: "invite", "data-invite-id": invite.id }, [
+          el("li", { part: "invite", "data-invite-id": invite.id, "data-source": invite.source || "email" }, [
             el("div", null, [
-              el("p", { class: "what" }, [
-                el("strong", null, [invite.organization.name]),
-                invite.project ? " \u00b7 project " : null,
-                invite.project ? el("strong", null, [invite.project.name]) : null
-              ]),
+              added
+                ? el("p", { class: "what" }, [
+                    (inviter || "An administrator") + " added you to ",
+                    el("strong", null, [invite.organization.name])
+                  ])
+                : el("p", { class: "what" }, [
+                    el("strong", null, [invite.organization.name]),
+                    invite.project ? " \u00b7 project " : null,
+                    invite.project ? el("strong", null, [invite.project.name]) : null
+                  ]),
               el("p", { class: "meta" }, ["Role: " + roleText(invite) + by + " \u00b7 Expires " + dateText(invite.expiresAt)])
             ]),
             el("div", { class: "actions" }, [accept, decline]),
+            error ? el("p", { class: "error" }, [error]) : null
+          ])
+        );
+      });
+      this._suggestions.forEach(function (suggestion) {
+        var name = suggestion.organization.name;
+        var auto = suggestion.enrollment === "auto";
+        var join = el(
+          "button",
+          { type: "button", class: "accept join", part: "button join", "aria-label": (auto ? "Join " : "Ask to join ") + name },
+          [auto ? "Join" : "Ask to join"]
+        );
+        join.addEventListener("click", function () {
+          self._join(suggestion);
+        });
+        var error = self._errors[dismissKey(suggestion)];
+        list.append(
+          el("li", { part: "suggestion", "data-organization-id": suggestion.organization.id }, [
+            el("div", null, [
+              el("p", { class: "what" }, ["People at " + suggestion.domain + " use ", el("strong", null, [name])]),
+              el("p", { class: "meta" }, [
+                auto ? "Your " + suggestion.domain + " address lets you join as Member" : "An administrator approves requests"
+              ])
+            ]),
+            el("div", { class: "actions" }, [join]),
             error ? el("p", { class: "error" }, [error]) : null
           ])
         );

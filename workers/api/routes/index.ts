@@ -1,11 +1,14 @@
 import { openApiDocument } from "../openapi";
 import { defineRoute, json, type RouteDefinition } from "../route";
 import { auditRoutes } from "./audit";
+import { domainRoutes } from "./domains";
 import { inviteRoutes } from "./invites";
+import { joinRequestRoutes } from "./join-requests";
 import { meRoutes } from "./me";
 import { memberRoutes } from "./members";
 import { organizationRoutes } from "./organizations";
 import { pageRoutes } from "./pages";
+import { platformEventRoutes } from "./platform-events";
 import { projectRoutes } from "./projects";
 import { serviceRoutes } from "./service";
 import { webhookRoutes } from "./webhooks";
@@ -30,7 +33,10 @@ export const routes: RouteDefinition[] = [
   ...memberRoutes,
   ...projectRoutes,
   ...inviteRoutes,
+  ...domainRoutes,
+  ...joinRequestRoutes,
   ...auditRoutes,
+  ...platformEventRoutes,
   ...webhookRoutes,
   ...pageRoutes,
 ];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { INVITE_STATUSES } from "../../core/invites/views";
+import { INVITE_SOURCES, INVITE_STATUSES } from "../../core/invites/views";
 import { organizationSchema, orgRoleSchema, projectRoleSchema, projectSchema, timestamp } from "../schemas";
 
 /** The response shapes of the invite routes (API.md's `Invite`, `ReceivedInvite`, the preview). */
@@ -14,6 +14,7 @@ export const inviteSchema = z.object({
   role: orgRoleSchema,
   projectRole: projectRoleSchema.nullable(),
   status: inviteStatusSchema,
+  source: z.enum(INVITE_SOURCES).describe("owner_add: an existing user added by id, pending their consent"),
   invitedBy: z.object({
     userId: z.string().nullable().describe("null once the inviting user has been deleted"),
     name: z.string().nullable(),
@@ -42,6 +43,7 @@ export const createResultSchema = z.object({
 export const receivedInviteSchema = z.object({
   id: z.string(),
   kind: z.enum(["organization", "project"]),
+  source: z.enum(INVITE_SOURCES).describe("owner_add: an organization added you by id, pending your consent"),
   organization: z.object({ id: z.string(), name: z.string() }),
   project: z.object({ id: z.string(), name: z.string() }).nullable(),
   role: orgRoleSchema,

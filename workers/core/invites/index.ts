@@ -1,6 +1,7 @@
 /**
  * Invitations: one `invites` table for organization and project invites, and their lifecycle, one
- * use case per file — the inviter's side (create, list, resend, revoke) and the invitee's
+ * use case per file — the inviter's side (create, add-member: an existing user added by id pending
+ * their consent, list, resend, revoke) and the invitee's
  * (preview, accept, decline, the banner feed of received invites). Shared pieces: scope.ts (the
  * scope and the by-id read), refusal.ts (why an invitee may not take an invite), expire.ts (THE
  * expiry transition, also used by the cron job), queue.ts (the hand-off to EMAIL_QUEUE).
@@ -19,6 +20,7 @@
  * This index only re-exports (nothing in the folder imports it).
  */
 export { type AcceptResult, acceptInvite } from "./accept";
+export { type AddMemberInput, type AddOutcome, addExistingUser } from "./add-member";
 export {
   type CreateInvitesInput,
   type CreateOutcome,

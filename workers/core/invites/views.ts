@@ -5,6 +5,8 @@ import type { OrgRole, ProjectRole } from "../roles";
 import { type SQL, sql } from "../sql";
 import { displayEmailSql } from "../users";
 
+type InviteRecord = typeof invites.$inferSelect;
+
 /** Invite rows as SQL returns them, and their API views (API.md's `Invite` and `ReceivedInvite`). */
 export type InviteStatus = (typeof invites.$inferSelect)["status"];
 export const INVITE_STATUSES = [
@@ -14,8 +16,9 @@ export const INVITE_STATUSES = [
   "revoked",
   "expired",
 ] as const satisfies readonly InviteStatus[];
-
-type InviteRecord = typeof invites.$inferSelect;
+/** `owner_add`: an existing user added by id, pending their consent (add-member.ts). */
+export type InviteSource = InviteRecord["source"];
+export const INVITE_SOURCES = ["email", "owner_add"] as const satisfies readonly InviteSource[];
 
 /** An invite as the API's reads return it: snake_case columns typed from the schema, plus the inviter's name. */
 export interface InviteRow {
@@ -37,12 +40,13 @@ export interface InviteRow {
   delivery_attempts: InviteRecord["deliveryAttempts"];
   delivery_error: InviteRecord["deliveryError"];
   delivery_sent_at: InviteRecord["deliverySentAt"];
+  source: InviteRecord["source"];
 }
 
 /** The columns of `InviteRow`, for `FROM invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by`. */
 export const INVITE_COLUMNS = `i.id, i.organization_id, i.project_id, i.email, i.role, i.project_role, i.status,
   i.token_version, i.invited_by, inviter.name AS inviter_name, i.created_at, i.expires_at, i.accepted_at,
-  i.updated_at, i.delivery_status, i.delivery_attempts, i.delivery_error, i.delivery_sent_at`;
+  i.updated_at, i.delivery_status, i.delivery_attempts, i.delivery_error, i.delivery_sent_at, i.source`;
 export const INVITE_FROM = "invites i LEFT JOIN admins inviter ON inviter.id = i.invited_by";
 
 /**
@@ -62,6 +66,7 @@ export interface Invite {
   role: OrgRole;
   projectRole: ProjectRole | null;
   status: InviteStatus;
+  source: InviteSource;
   /** `userId` is null once the inviting user has been deleted. */
   invitedBy: { userId: string | null; name: string | null };
   createdAt: string;
@@ -80,6 +85,7 @@ export function toInvite(row: InviteRow, now: number): Invite {
     role: row.role,
     projectRole: row.project_role,
     status: effectiveStatus(row, now),
+    source: row.source,
     invitedBy: { userId: row.invited_by, name: row.inviter_name },
     createdAt: iso(row.created_at),
     expiresAt: iso(row.expires_at),
@@ -122,11 +128,12 @@ export interface ReceivedInviteRow {
   inviter_name: string | null;
   inviter_email: string | null;
   expires_at: number;
+  source: InviteSource;
 }
 
 export const RECEIVED_INVITE_COLUMNS: SQL = sql`i.id, i.organization_id, o.name AS organization_name, i.project_id,
   p.name AS project_name, i.email, i.role, i.project_role, i.status, inviter.name AS inviter_name,
-  ${displayEmailSql("inviter")} AS inviter_email, i.expires_at`;
+  ${displayEmailSql("inviter")} AS inviter_email, i.expires_at, i.source`;
 export const RECEIVED_INVITE_FROM = `invites i
   JOIN organizations o ON o.id = i.organization_id
   LEFT JOIN projects p ON p.id = i.project_id
@@ -135,6 +142,7 @@ export const RECEIVED_INVITE_FROM = `invites i
 export interface ReceivedInvite {
   id: string;
   kind: "organization" | "project";
+  source: InviteSource;
   organization: { id: string; name: string };
   project: { id: string; name: string } | null;
   role: OrgRole;
@@ -147,6 +155,7 @@ export function toReceivedInvite(row: ReceivedInviteRow): ReceivedInvite {
   return {
     id: row.id,
     kind: row.project_id === null ? "organization" : "project",
+    source: row.source,
     organization: { id: row.organization_id, name: row.organization_name },
     project: row.project_id === null ? null : { id: row.project_id, name: row.project_name ?? "" },
     role: row.role,

@@ -2,6 +2,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepStaleClerkInvitations } from "../workers/core/clerk-invitations";
+import { getConfig } from "../workers/core/config";
+import { createProvider, DeliveryError } from "../workers/email-consumer/providers";
 import worker from "../workers/index";
 import {
   address,
@@ -159,6 +161,23 @@ describe("an invite delivered through Clerk", () => {
     const [run] = await runQueue([{ body: message }], { EMAIL_PROVIDER: "clerk", CLERK_SECRET_KEY: "" });
     expect(run).toMatchObject({ retried: true });
     expect((await inviteDelivery(inviteId)).delivery_error).toContain("EMAIL_PROVIDER=clerk needs CLERK_SECRET_KEY");
+  });
+
+  it("an email that is not an invitation (a notification) fails permanently and never reaches Clerk", async () => {
+    const to = address();
+    const provider = createProvider(getConfig({ ...env, ...clerkVars() } as Env));
+    const sent = provider.send({
+      to,
+      from: { email: "no-reply@example.com", name: "Roster" },
+      subject: "A notification",
+      text: "text",
+      html: "<p>html</p>",
+      messageId: "<notification-x@example.com>",
+      idempotencyKey: "notification-x",
+    });
+    await expect(sent).rejects.toBeInstanceOf(DeliveryError);
+    await expect(sent).rejects.toMatchObject({ kind: "permanent" });
+    expect(await clerkInvitations(to)).toEqual([]);
   });
 });
 

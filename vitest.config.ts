@@ -18,6 +18,19 @@ export default defineConfig({
       miniflare: {
         // A second database that starts on the legacy schema (test/legacy-migration.test.ts).
         d1Databases: { DB: "roster-test", LEGACY_DB: "roster-legacy-test" },
+        // wrangler.toml's EMAIL, plus a binding locked to one sender and one recipient (as
+        // allowed_sender_addresses / allowed_destination_addresses lock one in production): the
+        // Cloudflare provider tests send through miniflare's own simulation of both.
+        email: {
+          send_email: [
+            { name: "EMAIL" },
+            {
+              name: "EMAIL_LOCKED",
+              allowed_sender_addresses: ["no-reply@localhost"],
+              allowed_destination_addresses: ["cf-allowed@example.com"],
+            },
+          ],
+        },
         bindings: {
           CLERK_JWT_KEY: keys.publicKey,
           CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${randomBytes(24).toString("base64")}`,

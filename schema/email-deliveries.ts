@@ -1,4 +1,5 @@
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { invites } from "./invites";
 
 /**
@@ -21,6 +22,15 @@ export const emailDeliveries = sqliteTable(
     providerMessageId: text("provider_message_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /** EMAIL_PROVIDER=clerk: the Clerk invitation this version's delivery created. */
+    clerkInvitationId: text("clerk_invitation_id"),
+    /** When Clerk revoked it (or had nothing left to revoke); null while it is live. */
+    clerkRevokedAt: integer("clerk_revoked_at"),
   },
-  (t) => [primaryKey({ columns: [t.inviteId, t.tokenVersion] })],
+  (t) => [
+    primaryKey({ columns: [t.inviteId, t.tokenVersion] }),
+    index("email_deliveries_clerk_live")
+      .on(t.inviteId)
+      .where(sql`clerk_invitation_id IS NOT NULL AND clerk_revoked_at IS NULL`),
+  ],
 );

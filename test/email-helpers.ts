@@ -5,6 +5,7 @@ import type { CaughtMessage } from "../scripts/mail-sink.mjs";
 import type { EmailMessage } from "../workers/email-consumer";
 import type { InviteEmailMessage } from "../workers/email-consumer/messages";
 import worker from "../workers/index";
+import type { StandInInvitation, StandInRequest } from "./clerk-backend-stand-in";
 import { seedOrg, seedUser, uid } from "./helpers";
 import { invite } from "./invite-helpers";
 
@@ -38,7 +39,7 @@ export interface QueueRun {
  */
 export async function runQueue(
   messages: QueuedMessage[],
-  vars: Record<string, string> = smtpVars(),
+  vars: Record<string, unknown> = smtpVars(),
   queue = "roster-email",
 ): Promise<QueueRun[]> {
   const batch = createMessageBatch<EmailMessage>(
@@ -144,4 +145,20 @@ export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T;
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
+}
+
+/** Env vars that make Clerk the sender, against the stand-in Backend API (test/global-setup.ts). */
+export function clerkVars(): Record<string, string> {
+  return { EMAIL_PROVIDER: "clerk", CLERK_SECRET_KEY: inject("clerkSecretKey"), CLERK_API_URL: inject("clerkApiUrl") };
+}
+
+/** What the stand-in Clerk Backend API received, oldest first. */
+export async function clerkRequests(): Promise<StandInRequest[]> {
+  return (await (await fetch(`${inject("clerkApiUrl")}/__control/requests`)).json()) as StandInRequest[];
+}
+
+/** The Clerk invitations the stand-in holds for `address`, oldest first. */
+export async function clerkInvitations(address: string): Promise<StandInInvitation[]> {
+  const all = (await (await fetch(`${inject("clerkApiUrl")}/__control/invitations`)).json()) as StandInInvitation[];
+  return all.filter((i) => i.email_address === address);
 }

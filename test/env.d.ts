@@ -8,6 +8,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** A database that starts on the legacy schema, for the migration test. */
       LEGACY_DB: D1Database;
+      /** A send_email binding locked to no-reply@localhost -> cf-allowed@example.com (vitest.config.ts). */
+      EMAIL_LOCKED: SendEmail;
     }
   }
 }

@@ -1,13 +1,16 @@
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startMailSink } from "../scripts/mail-sink.mjs";
+import { startClerkBackend } from "./clerk-backend-stand-in";
 import { startEventsReceiver } from "./events-receiver";
 
 /**
  * Runs in Node before the workerd tests: a real SMTP server (the same sink as `npm run mail`, with
- * scripted faults) that the Worker reaches over `cloudflare:sockets`, and a tiny HTTP endpoint on
- * which the tests read what it received (`GET /messages?to=<address>`).
+ * scripted faults) that the Worker reaches over `cloudflare:sockets`, a tiny HTTP endpoint on
+ * which the tests read what it received (`GET /messages?to=<address>`), and the stand-in Clerk
+ * Backend API (test/clerk-backend-stand-in.ts).
  */
 export default async function setup(project: TestProject) {
   const sink = await startMailSink({ host: "127.0.0.1", port: 0, faults: true });
@@ -23,6 +26,12 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
+  // Clerk's Backend API, played by a stand-in that checks the secret key and the bodies it receives.
+  const clerkSecretKey = `sk_test_${randomBytes(18).toString("hex")}`;
+  const clerk = await startClerkBackend(clerkSecretKey);
+
+  project.provide("clerkApiUrl", clerk.url);
+  project.provide("clerkSecretKey", clerkSecretKey);
   // A product's webhook receiver for the outbound events (test/events-receiver.ts).
   const receiver = await startEventsReceiver();
   project.provide("eventsReceiverUrl", receiver.url);
@@ -34,6 +43,7 @@ export default async function setup(project: TestProject) {
     await receiver.close();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await sink.close();
+    await clerk.close();
   };
 }
 
@@ -43,6 +53,10 @@ declare module "vitest" {
     smtpPort: number;
     /** Base URL of the sink's HTTP endpoint: GET /messages?to=<address>. */
     mailSinkUrl: string;
+    /** Base URL of the stand-in Clerk Backend API (test/clerk-backend-stand-in.ts). */
+    clerkApiUrl: string;
+    /** The secret key it accepts. */
+    clerkSecretKey: string;
     /** Base URL of the events receiver: POST /hook/<name>[?fail=N|always], GET /received?name=<name>. */
     eventsReceiverUrl: string;
   }

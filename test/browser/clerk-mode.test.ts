@@ -15,6 +15,7 @@ import {
   serveProductPage,
   sessionToken,
   type TestUser,
+  uid,
   watch,
 } from "./support";
 
@@ -42,6 +43,22 @@ const FAKE_CLERK_JS = `
     addListener: function (fn) { listeners.push(fn); fn({ user: clerk.user, session: clerk.session }); return function () {}; },
     openSignIn: function (options) { clerk.openSignInCalls.push(options); },
     signOut: async function () { clerk.user = null; clerk.session = null; emit(); },
+    openSignUpCalls: [],
+    openSignUp: function (options) { clerk.openSignUpCalls.push(options); },
+    // clerk-js's client resources: create() posts the params, form-encoded, to the Frontend API
+    // (/v1/client/sign_ups, /v1/client/sign_ins) and exposes the attempt's status and session.
+    client: {
+      signUp: { create: async function (params) { return attempt(await fapi("/client/sign_ups", params)); } },
+      signIn: { create: async function (params) { return attempt(await fapi("/client/sign_ins", params)); } }
+    },
+    // setActive touches the session at the Frontend API, which answers with its user and token.
+    setActive: async function (options) {
+      var session = await fapi("/client/sessions/" + encodeURIComponent(options.session) + "/touch", {});
+      var jwt = session.last_active_token.jwt;
+      clerk.user = { id: session.user.id, primaryEmailAddress: { emailAddress: session.user.email_addresses[0].email_address } };
+      clerk.session = { id: session.id, getToken: async function () { return jwt; } };
+      emit();
+    },
     // Test hook: what a completed Clerk sign-in does.
     __signIn: function (email, token) {
       clerk.user = { id: "user_fake", primaryEmailAddress: { emailAddress: email } };
@@ -50,6 +67,18 @@ const FAKE_CLERK_JS = `
     }
   };
   function emit() { listeners.forEach(function (fn) { fn({ user: clerk.user, session: clerk.session }); }); }
+  var frontendApi = atob(clerk.publishableKey.replace(/^pk_(test|live)_/, "")).slice(0, -1);
+  async function fapi(path, params) {
+    var res = await fetch("https://" + frontendApi + "/v1" + path + "?_clerk_js_version=6", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params).toString()
+    });
+    var json = await res.json();
+    if (!res.ok) throw new Error(json.errors[0].long_message);
+    return json.response;
+  }
+  function attempt(json) { return { status: json.status, createdSessionId: json.created_session_id }; }
   window.Clerk = clerk;
 })();
 `;
@@ -73,24 +102,98 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/**
+ * The stand-in Frontend API's side of Clerk's invitation tickets: the tickets "Clerk" issued
+ * (ticket -> who and which flow), the sessions it started, and what it was asked.
+ */
+interface Ticket {
+  user: { id: string; email: string; name: string };
+  status: "sign_up" | "sign_in";
+  used: boolean;
+}
+const tickets = new Map<string, Ticket>();
+const sessions = new Map<string, Ticket["user"]>();
+const fapiCalls: { path: string; params: Record<string, string> }[] = [];
+
+function fapiError(status: number, code: string, longMessage: string) {
+  return { status, body: { errors: [{ code, message: code, long_message: longMessage, meta: {} }] } };
+}
+
+/** POST /v1/client/sign_ups | sign_ins (strategy=ticket) and /v1/client/sessions/{id}/touch, as Clerk answers them. */
+async function frontendApi(path: string, params: Record<string, string>): Promise<{ status: number; body: unknown }> {
+  fapiCalls.push({ path, params });
+  const flow = path === "/v1/client/sign_ups" ? "sign_up" : path === "/v1/client/sign_ins" ? "sign_in" : null;
+  if (flow !== null) {
+    if (params.strategy !== "ticket") return fapiError(422, "strategy_for_user_invalid", "Only tickets here");
+    const ticket = tickets.get(params.ticket ?? "");
+    if (ticket === undefined || ticket.used || ticket.status !== flow) {
+      return fapiError(422, "ticket_invalid", "The invitation ticket is invalid or was already used");
+    }
+    ticket.used = true;
+    // A ticket sign-up creates the user with the invited address verified, and Clerk announces
+    // it with a user.created webhook (signed, to the Worker), as createUser sends it.
+    if (flow === "sign_up") await createUser(ticket.user.name, { id: ticket.user.id, email: ticket.user.email });
+    const sessionId = `sess_${uid("ticket")}`;
+    sessions.set(sessionId, ticket.user);
+    const object = flow === "sign_up" ? "sign_up_attempt" : "sign_in_attempt";
+    return {
+      status: 200,
+      body: {
+        response: { object, id: `${flow}_${uid("attempt")}`, status: "complete", created_session_id: sessionId },
+      },
+    };
+  }
+  const touch = /^\/v1\/client\/sessions\/([^/]+)\/touch$/.exec(path);
+  const user = touch ? sessions.get(decodeURIComponent(touch[1] as string)) : undefined;
+  if (touch && user) {
+    return {
+      status: 200,
+      body: {
+        response: {
+          object: "session",
+          id: touch[1],
+          status: "active",
+          user: { id: user.id, email_addresses: [{ email_address: user.email }] },
+          last_active_token: { object: "token", jwt: await sessionToken(user.id) },
+        },
+      },
+    };
+  }
+  return fapiError(404, "resource_not_found", `No ${path}`);
+}
+
 async function clerkPage(): Promise<{ page: Page; seen: ReturnType<typeof watch>; clerkRequests: string[] }> {
   const config: Config = getConfig({ CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY, APP_URL: API } as unknown as Env);
   const page = await browser.newPage();
   const seen = watch(page);
   const clerkRequests: string[] = [];
-  await page.route(`${API}/invite`, async (route) => {
-    const nonce = newNonce();
-    await route.fulfill({
-      status: 200,
-      headers: {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": contentSecurityPolicy(nonce, authMode(config).clerk),
-      },
-      body: acceptPageHtml(config, nonce),
-    });
-  });
+  await page.route(
+    (url) => url.origin === API && url.pathname === "/invite",
+    async (route) => {
+      const nonce = newNonce();
+      await route.fulfill({
+        status: 200,
+        headers: {
+          "Content-Type": "text/html; charset=utf-8",
+          "Content-Security-Policy": contentSecurityPolicy(nonce, authMode(config).clerk),
+        },
+        body: acceptPageHtml(config, nonce),
+      });
+    },
+  );
   await page.route(`https://${FRONTEND_API}/**`, async (route) => {
     const url = route.request().url();
+    const { pathname } = new URL(url);
+    if (pathname.startsWith("/v1/")) {
+      const params = Object.fromEntries(new URLSearchParams(route.request().postData() ?? ""));
+      const answer = await frontendApi(pathname, params);
+      await route.fulfill({
+        status: answer.status,
+        headers: { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" },
+        body: JSON.stringify(answer.body),
+      });
+      return;
+    }
     clerkRequests.push(url);
     await route.fulfill({
       status: 200,
@@ -169,5 +272,87 @@ describe("<roster-invites> with Clerk on the page", () => {
     expect(seen.errors).toEqual([]);
     await page.close();
     await product.close();
+  });
+});
+
+describe("the accept page opened from Clerk's invitation email (EMAIL_PROVIDER=clerk)", () => {
+  /** An invite to `user`'s address and the ticket "Clerk" issued for it. */
+  async function clerkInvitation(user: Ticket["user"], status: Ticket["status"]) {
+    const invited = await invite(owner, { orgId: org.id }, user.email);
+    const ticket = `tkt_${uid("ticket")}`;
+    tickets.set(ticket, { user, status, used: false });
+    return { inviteId: invited.id, ticket };
+  }
+
+  it("completes the ticket sign-up, drops the ticket from the URL, and accepts by id", async () => {
+    const id = uid();
+    const newcomer = { id, name: "Nina Newcomer", email: `nina.${id.slice(-8)}@example.com` };
+    const { inviteId, ticket } = await clerkInvitation(newcomer, "sign_up");
+    const { page, seen } = await clerkPage();
+    const before = fapiCalls.length;
+
+    await page.goto(`${API}/invite?invite=${inviteId}&__clerk_ticket=${ticket}&__clerk_status=sign_up`);
+    await expect.poll(() => page.locator("#auth").textContent()).toBe(`Signed in as ${newcomer.email}`);
+    await page.locator("#details").waitFor({ state: "visible" });
+    expect(page.url()).toBe(`${API}/invite?invite=${inviteId}`);
+    expect(await page.locator("#d-org").textContent()).toBe(org.name);
+    // The sign-up went the way clerk-js makes it: the ticket strategy, then the session made active.
+    const calls = fapiCalls.slice(before);
+    expect(calls[0]).toEqual({ path: "/v1/client/sign_ups", params: { strategy: "ticket", ticket } });
+    expect(calls[1]?.path).toMatch(/^\/v1\/client\/sessions\/sess_[^/]+\/touch$/);
+    await screenshot(page, "accept-page-clerk-ticket");
+
+    await page.locator("#accept").click();
+    await expect.poll(() => page.locator("#message").textContent()).toContain(`You are now a member of ${org.name}.`);
+    const me = await api("GET", "/v1/me", { as: newcomer.id });
+    expect(me.body.organizations.map((o: { id: string }) => o.id)).toContain(org.id);
+    // The ticket was in the link Clerk sent, and nowhere after it.
+    expect(seen.urls.filter((url) => url.includes(ticket))).toEqual([
+      `${API}/invite?invite=${inviteId}&__clerk_ticket=${ticket}&__clerk_status=sign_up`,
+    ]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("completes a ticket sign-in for an address Clerk already knows", async () => {
+    const grace = await createUser("Grace Hopper");
+    const { inviteId, ticket } = await clerkInvitation(grace, "sign_in");
+    const { page, seen } = await clerkPage();
+    await page.goto(`${API}/invite?invite=${inviteId}&__clerk_ticket=${ticket}&__clerk_status=sign_in`);
+    await expect.poll(() => page.locator("#auth").textContent()).toBe(`Signed in as ${grace.email}`);
+    expect(fapiCalls.some((c) => c.path === "/v1/client/sign_ins" && c.params.ticket === ticket)).toBe(true);
+    await page.locator("#accept").click();
+    await expect.poll(() => page.locator("#message").textContent()).toContain(`You are now a member of ${org.name}.`);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a user already signed in accepts without the ticket", async () => {
+    const mary = await createUser("Mary Jackson");
+    const { inviteId } = await clerkInvitation(mary, "sign_in");
+    const { page, seen } = await clerkPage();
+    await page.goto(`${API}/invite?invite=${inviteId}`);
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    const before = fapiCalls.length;
+    await page.evaluate(
+      `window.Clerk.__signIn(${JSON.stringify(mary.email)}, ${JSON.stringify(await sessionToken(mary.id))})`,
+    );
+    await page.locator("#details").waitFor({ state: "visible" });
+    await page.locator("#accept").click();
+    await expect.poll(() => page.locator("#message").textContent()).toContain(`You are now a member of ${org.name}.`);
+    expect(fapiCalls.slice(before)).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a used or unknown ticket says so and offers Clerk's sign-in", async () => {
+    const { page, seen } = await clerkPage();
+    await page.goto(`${API}/invite?invite=inv_unknown&__clerk_ticket=tkt_forged&__clerk_status=sign_up`);
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toContain("Your invitation link could not sign you in.");
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(seen.errors.filter((e) => !e.includes("422"))).toEqual([]);
+    await page.close();
   });
 });

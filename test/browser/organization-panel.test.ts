@@ -38,9 +38,9 @@ afterAll(async () => {
 });
 
 /** A member of `orgId` with `role`: invited through the API and accepted by id, as from the banner. */
-async function addMember(orgId: string, name: string, role = "member"): Promise<TestUser> {
+async function addMember(orgId: string, name: string, role = "member", by = owner): Promise<TestUser> {
   const user = await createUser(name);
-  const sent = await invite(owner, { orgId }, user.email, role);
+  const sent = await invite(by, { orgId }, user.email, role);
   const accepted = await api("POST", `/v1/invites/${sent.id}/accept`, { as: user.id });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
   return user;
@@ -83,6 +83,49 @@ function focused(page: Page): Promise<string | null> {
     "(() => { const a = document.querySelector('roster-organization').shadowRoot.activeElement; return a ? a.getAttribute('aria-label') || a.id || a.textContent : null; })()",
   ) as Promise<string | null>;
 }
+
+/** An organization whose owner holds a verified address at `domain` and claimed it (enrollment request). */
+async function orgOfDomain(
+  name: string,
+  domain: string,
+): Promise<{ org: { id: string; name: string }; boss: TestUser }> {
+  const boss = await createUser("Dora Domain", { domain });
+  const org = await createOrg(boss, name);
+  const claimed = await api("POST", `/v1/organizations/${org.id}/domains`, { as: boss.id, body: { domain } });
+  expect(claimed.status, JSON.stringify(claimed.body)).toBe(201);
+  return { org, boss };
+}
+
+/** Someone at `domain` who asked to join `orgId` (the organization's pending request). */
+async function requester(orgId: string, name: string, domain: string): Promise<{ user: TestUser; requestId: string }> {
+  const user = await createUser(name, { domain });
+  const res = await api("POST", `/v1/organizations/${orgId}/join-requests`, {
+    as: user.id,
+    body: { message: `Hello from ${name}` },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.status).toBe("pending");
+  return { user, requestId: res.body.id };
+}
+
+async function joinRequests(
+  orgId: string,
+  by: TestUser,
+  status = "pending",
+): Promise<{ id: string; status: string; role: string | null }[]> {
+  const res = await api("GET", `/v1/organizations/${orgId}/join-requests?status=${status}`, { as: by.id });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.data;
+}
+
+async function memberRole(orgId: string, by: TestUser, userId: string): Promise<string | undefined> {
+  const res = await api("GET", `/v1/organizations/${orgId}/members?limit=100`, { as: by.id });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.data.find((m: { userId: string }) => m.userId === userId)?.role;
+}
+
+const requestRow = (panel: Locator, id: string) => panel.locator(`tr[data-request-id="${id}"]`);
+const domainRow = (panel: Locator, domain: string) => panel.locator(`tr[data-domain="${domain}"]`);
 
 async function pendingInvites(orgId: string): Promise<{ id: string; email: string; role: string; delivery: any }[]> {
   const res = await api("GET", `/v1/organizations/${orgId}/invites?status=pending`, { as: owner.id });
@@ -353,12 +396,31 @@ describe("<roster-organization>", () => {
     await page.close();
   });
 
-  it("a manager sees no domain controls, cannot pick director, and acts only on members below", async () => {
-    const org = await createOrg(owner, `Umbrella ${suffix}`);
-    const manager = await addMember(org.id, "Mona Manager", "manager");
-    const member = await addMember(org.id, "Max Member");
+  it("a manager sees no domain controls (an owner does), cannot pick director, and acts only on members below", async () => {
+    const domain = `umbrella-${suffix}.example`;
+    const { org, boss } = await orgOfDomain(`Umbrella ${suffix}`, domain);
+    const manager = await addMember(org.id, "Mona Manager", "manager", boss);
+    const member = await addMember(org.id, "Max Member", "member", boss);
+    const asked = await requester(org.id, "Rae Requester", domain);
+
+    // The owner: the enrollment control, Remove, and the form to add a domain.
+    const asOwner = await openPanel(boss, org.id, org.name);
+    await expect.poll(() => domainRow(asOwner.panel, domain).count()).toBe(1);
+    expect(await asOwner.panel.getByLabel(`Enrollment for ${domain}`, { exact: true }).count()).toBe(1);
+    expect(await asOwner.panel.getByRole("button", { name: `Remove ${domain}` }).count()).toBe(1);
+    expect(await asOwner.panel.getByRole("button", { name: "Add domain" }).count()).toBe(1);
+    await asOwner.page.close();
+
     const { page, panel } = await openPanel(manager, org.id, org.name);
     await expect.poll(() => panel.locator("tbody tr[data-user-id]").count()).toBe(3);
+    // The manager sees the domain, read-only.
+    await expect
+      .poll(() => domainRow(panel, domain).locator("td").allTextContents())
+      .toEqual([domain, "Request", expect.any(String)]);
+    // And decides join requests, up to Manager.
+    expect(
+      await requestRow(panel, asked.requestId).getByLabel("Role for Rae Requester").locator("option").allTextContents(),
+    ).toEqual(["Manager", "Member", "Guest"]);
     expect(await panel.getByLabel("Role", { exact: true }).locator("option").allTextContents()).toEqual([
       "Manager",
       "Member",
@@ -371,7 +433,7 @@ describe("<roster-organization>", () => {
     ]);
     expect(await memberRow(panel, member).getByRole("button", { name: "Remove Max Member" }).count()).toBe(1);
     // The owner ranks above the manager: no role control, no Remove.
-    expect(await memberRow(panel, owner).locator("select, button").count()).toBe(0);
+    expect(await memberRow(panel, boss).locator("select, button").count()).toBe(0);
     expect(await panel.getByRole("button", { name: "Add domain" }).count()).toBe(0);
     expect(await panel.getByLabel("Domain", { exact: true }).count()).toBe(0);
     expect(await panel.locator("select[aria-label^='Enrollment for']").count()).toBe(0);
@@ -406,6 +468,196 @@ describe("<roster-organization>", () => {
     expect(me.body.organizations.map((o: { id: string }) => o.id)).not.toContain(org.id);
     expect((await events(asGuest.page)).map((e) => e.detail.action)).toEqual(["member.left"]);
     await asGuest.page.close();
+  });
+
+  it("approves a join request with a chosen role (the requester becomes a member) and denies another", async () => {
+    const domain = `joins-${suffix}.example`;
+    const { org, boss } = await orgOfDomain(`Joiners ${suffix}`, domain);
+    const ann = await requester(org.id, "Ann Asker", domain);
+    const dan = await requester(org.id, "Dan Denied", domain);
+    const { page, panel, seen } = await openPanel(boss, org.id, org.name);
+    await expect.poll(() => panel.locator("tr[data-request-id]").count()).toBe(2);
+    const annRow = requestRow(panel, ann.requestId);
+    expect(await annRow.locator("td").first().textContent()).toBe(`Ann Asker${ann.user.email}`);
+    expect(await annRow.locator("td").nth(1).textContent()).toBe("Hello from Ann Asker");
+    const role = panel.getByLabel("Role for Ann Asker", { exact: true });
+    expect(await role.inputValue()).toBe("member");
+    expect(await role.locator("option").allTextContents()).toEqual(["Owner", "Director", "Manager", "Member", "Guest"]);
+    await shot(panel, "join-requests-pending");
+
+    await role.selectOption("manager");
+    await panel.getByRole("button", { name: "Approve Ann Asker" }).click();
+    await expect.poll(() => live(panel).textContent()).toBe("Ann Asker joined as Manager.");
+    expect(await annRow.count()).toBe(0);
+    await expect.poll(() => memberRow(panel, ann.user).count()).toBe(1);
+    expect(await panel.getByLabel("Role of Ann Asker", { exact: true }).inputValue()).toBe("manager");
+    expect(await memberRole(org.id, boss, ann.user.id)).toBe("manager");
+    const approved = await joinRequests(org.id, boss, "approved");
+    expect(approved.map((r) => [r.id, r.role])).toEqual([[ann.requestId, "manager"]]);
+    await shot(panel, "join-request-approved");
+
+    await panel.getByRole("button", { name: "Deny Dan Denied" }).click();
+    await expect.poll(() => live(panel).textContent()).toBe("The request from Dan Denied was denied.");
+    expect(await requestRow(panel, dan.requestId).count()).toBe(0);
+    expect(await panel.locator("[data-box=joins] p").first().textContent()).toBe("No pending requests.");
+    expect(await joinRequests(org.id, boss)).toEqual([]);
+    expect((await joinRequests(org.id, boss, "denied")).map((r) => r.id)).toEqual([dan.requestId]);
+    expect(await memberRole(org.id, boss, dan.user.id)).toBeUndefined();
+    await shot(panel, "join-request-denied");
+    expect((await events(page)).map((e) => e.detail.action)).toEqual(["join_request.approved", "join_request.denied"]);
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("adds a domain (the rule explained; free-mail and unproven domains refused in words), changes its enrollment, removes it", async () => {
+    const domain = `panel-${suffix}.example`;
+    const boss = await createUser("Dora Domain", { domain });
+    const org = await createOrg(boss, `Domains ${suffix}`);
+    const { page, panel, seen } = await openPanel(boss, org.id, org.name);
+    const box = panel.locator("[data-box=domains]");
+    await expect.poll(() => box.getByRole("heading", { name: "Domains" }).count()).toBe(1);
+    expect(await box.getByText("No domains yet.", { exact: true }).count()).toBe(1);
+    const field = panel.getByLabel("Domain", { exact: true });
+    const rule = await field.getAttribute("aria-describedby");
+    expect(await panel.locator(`[id="${rule}"]`).textContent()).toBe(
+      "You can add a domain only where your own email address is verified (jane@acme.com may add acme.com). " +
+        "Free-mail and public domains such as gmail.com or outlook.com cannot be added.",
+    );
+    const formError = panel.locator("form[aria-label='Add a domain'] p[part=error]");
+
+    await field.fill("gmail.com");
+    await panel.getByRole("button", { name: "Add domain" }).click();
+    await expect.poll(() => formError.textContent()).toBe("Free-mail and public domains cannot be claimed.");
+    await expect.poll(() => live(panel).textContent()).toBe("Free-mail and public domains cannot be claimed.");
+    // What was typed stays, to correct it.
+    expect(await field.inputValue()).toBe("gmail.com");
+    await shot(panel, "domain-free-mail-refused");
+
+    await field.fill(`elsewhere-${suffix}.example`);
+    await panel.getByRole("button", { name: "Add domain" }).click();
+    await expect
+      .poll(() => formError.textContent())
+      .toBe("You can claim a domain only where you have a verified email address.");
+    const none = await api("GET", `/v1/organizations/${org.id}/domains`, { as: boss.id });
+    expect(none.body.data).toEqual([]);
+
+    // Typed loosely: the server's canonical form is what is listed.
+    await field.fill(`  ${domain.toUpperCase()} `);
+    await panel.getByLabel("Enrollment", { exact: true }).selectOption("request");
+    await panel.getByRole("button", { name: "Add domain" }).click();
+    await expect.poll(() => live(panel).textContent()).toBe(`${domain} was added.`);
+    await expect.poll(() => domainRow(panel, domain).count()).toBe(1);
+    expect(await formError.textContent()).toBe("");
+    expect(await field.inputValue()).toBe("");
+    const enrollment = panel.getByLabel(`Enrollment for ${domain}`, { exact: true });
+    expect(await enrollment.inputValue()).toBe("request");
+    await shot(panel, "domain-added");
+
+    await enrollment.selectOption("auto");
+    await expect.poll(() => live(panel).textContent()).toBe(`${domain}: enrollment is now automatic.`);
+    const stored = await api("GET", `/v1/organizations/${org.id}/domains`, { as: boss.id });
+    expect(stored.body.data).toMatchObject([{ domain, enrollment: "auto", verifiedBy: boss.id }]);
+    expect(await panel.getByLabel(`Enrollment for ${domain}`, { exact: true }).inputValue()).toBe("auto");
+    await shot(panel, "domain-enrollment-auto");
+
+    await panel.getByRole("button", { name: `Remove ${domain}` }).click();
+    await expect.poll(() => panel.getByRole("dialog").isVisible()).toBe(true);
+    await panel.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+    await expect.poll(() => live(panel).textContent()).toBe(`${domain} was removed.`);
+    expect(await domainRow(panel, domain).count()).toBe(0);
+    const after = await api("GET", `/v1/organizations/${org.id}/domains`, { as: boss.id });
+    expect(after.body.data).toEqual([]);
+    const all = await events(page);
+    expect(all.filter((e) => e.type === "roster:changed").map((e) => e.detail.action)).toEqual([
+      "domain.added",
+      "domain.updated",
+      "domain.removed",
+    ]);
+    expect(all.filter((e) => e.type === "roster:error").map((e) => e.detail.code)).toEqual([
+      "DOMAIN_NOT_ALLOWED",
+      "DOMAIN_NOT_VERIFIED",
+    ]);
+    // The two refusals are 400 and 403 answers, which Chromium logs; nothing else.
+    expect(seen.errors.filter((e) => !/status of 40[03] .*\/domains\b/.test(e))).toEqual([]);
+    await page.close();
+  });
+
+  it("shows in words the refusals to approve above one's own role, at a full seat limit, and a request decided meanwhile", async () => {
+    const domain = `refusals-${suffix}.example`;
+    const { org, boss } = await orgOfDomain(`Refusals ${suffix}`, domain);
+    const director = await addMember(org.id, "Dee Director", "director", boss);
+    const high = await requester(org.id, "Hal High", domain);
+    const seat = await requester(org.id, "Sue Seat", domain);
+    const late = await requester(org.id, "Lou Late", domain);
+    const { page, panel } = await openPanel(director, org.id, org.name);
+    await expect.poll(() => panel.locator("tr[data-request-id]").count()).toBe(3);
+    expect(await panel.getByLabel("Role for Hal High", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Director",
+      "Manager",
+      "Member",
+      "Guest",
+    ]);
+    await panel.getByLabel("Role for Hal High", { exact: true }).selectOption("director");
+    // Meanwhile the owner makes the director a manager: the panel still offers Director.
+    const demoted = await api("PATCH", `/v1/organizations/${org.id}/members/${director.id}`, {
+      as: boss.id,
+      body: { role: "manager" },
+    });
+    expect(demoted.status, JSON.stringify(demoted.body)).toBe(200);
+    await panel.getByRole("button", { name: "Approve Hal High" }).click();
+    const above = "You cannot grant a role above your own.";
+    await expect.poll(() => requestRow(panel, high.requestId).locator(".error").textContent()).toBe(above);
+    await expect.poll(() => live(panel).textContent()).toBe(above);
+    expect(await memberRole(org.id, boss, high.user.id)).toBeUndefined();
+    // The panel re-reads the viewer's role: now a manager's view, without Director or domain controls.
+    await expect.poll(() => panel.locator("[data-box=header] p").textContent()).toBe("Your role: Manager");
+    expect(await memberRow(panel, director).locator("td").nth(1).textContent()).toBe("Manager");
+    expect(await panel.getByLabel("Role for Hal High", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Manager",
+      "Member",
+      "Guest",
+    ]);
+    expect(await requestRow(panel, high.requestId).locator(".error").textContent()).toBe(above);
+    expect(await panel.getByLabel("Role", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Manager",
+      "Member",
+      "Guest",
+    ]);
+    expect(await panel.getByRole("button", { name: "Add domain" }).count()).toBe(0);
+    await shot(panel, "join-refused-role-above-own");
+
+    // Every seat taken (the owner and the director): approving is refused, nothing changes.
+    const limited = await api("PATCH", `/v1/organizations/${org.id}`, { as: boss.id, body: { maxMembers: 2 } });
+    expect(limited.status, JSON.stringify(limited.body)).toBe(200);
+    await panel.getByRole("button", { name: "Approve Sue Seat" }).click();
+    const full = "The organization has no free seats. Free one or raise the seat limit, then approve.";
+    await expect.poll(() => requestRow(panel, seat.requestId).locator(".error").textContent()).toBe(full);
+    await expect.poll(() => live(panel).textContent()).toBe(full);
+    expect(await memberRole(org.id, boss, seat.user.id)).toBeUndefined();
+    expect((await joinRequests(org.id, boss)).map((r) => r.id).sort()).toEqual(
+      [high.requestId, seat.requestId, late.requestId].sort(),
+    );
+    await shot(panel, "join-refused-seat-limit");
+
+    // The owner denies a request the panel still shows: the 409 is said above the list, which is re-read.
+    const denied = await api("POST", `/v1/join-requests/${late.requestId}/deny`, { as: boss.id });
+    expect(denied.status, JSON.stringify(denied.body)).toBe(200);
+    await panel.getByRole("button", { name: "Approve Lou Late" }).click();
+    const decided = "Someone else decided this request meanwhile. The list was reloaded.";
+    await expect.poll(() => panel.locator("[data-box=joins] p[data-notice]").textContent()).toBe(decided);
+    await expect.poll(() => live(panel).textContent()).toBe(decided);
+    expect(await requestRow(panel, late.requestId).count()).toBe(0);
+    expect(await panel.locator("tr[data-request-id]").count()).toBe(2);
+    expect(await memberRole(org.id, boss, late.user.id)).toBeUndefined();
+    await shot(panel, "join-decided-meanwhile");
+    expect(
+      (await events(page)).filter((e) => e.type === "roster:error").map((e) => [e.detail.code, e.detail.status]),
+    ).toEqual([
+      ["ROLE_ABOVE_OWN", 403],
+      ["SEAT_LIMIT_REACHED", 409],
+      ["CONFLICT", 409],
+    ]);
+    await page.close();
   });
 
   it("hides Join requests and Domains when the server answers 404 for them (a Roster without those endpoints)", async () => {

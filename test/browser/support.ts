@@ -71,10 +71,11 @@ export interface TestUser {
 /** A user, created the way Clerk creates one: a Svix-signed `user.created` webhook. */
 export async function createUser(
   name: string,
-  options: { verified?: boolean; domain?: string } = {},
+  options: { verified?: boolean; id?: string; email?: string; domain?: string } = {},
 ): Promise<TestUser> {
-  const id = uid();
-  const email = `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@${options.domain ?? "example.com"}`;
+  const id = options.id ?? uid();
+  const email =
+    options.email ?? `${name.toLowerCase().replaceAll(" ", ".")}.${id.slice(-8)}@${options.domain ?? "example.com"}`;
   const [first, ...rest] = name.split(" ");
   const now = Date.now();
   const payload = JSON.stringify({

@@ -25,12 +25,15 @@ const configSchema = z.object({
   CLERK_WEBHOOK_SIGNING_SECRET: optional,
   CLERK_SECRET_KEY: optional,
   CLERK_PUBLISHABLE_KEY: optional,
+  CLERK_API_URL: optional.pipe(z.url().optional()).transform((v) => (v ?? "https://api.clerk.com").replace(/\/+$/, "")),
   CORS_ORIGINS: list,
   APP_URL: optional.pipe(z.url().optional()).transform((v) => (v ?? "http://localhost:8787").replace(/\/+$/, "")),
   INVITE_LINK_TEMPLATE: optional.refine((v) => v === undefined || v.includes("{token}"), "must contain {token}"),
   INVITE_TTL_DAYS: positiveInt(7),
   INVITE_RETENTION_DAYS: positiveInt(7),
-  EMAIL_PROVIDER: optional.pipe(z.enum(["console", "smtp", "resend"]).optional()).transform((v) => v ?? "console"),
+  EMAIL_PROVIDER: optional
+    .pipe(z.enum(["console", "smtp", "resend", "cloudflare", "clerk"]).optional())
+    .transform((v) => v ?? "console"),
   EMAIL_FROM: optional.transform((v) => v ?? "Roster <no-reply@localhost>"),
   SMTP_HOST: optional,
   SMTP_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),

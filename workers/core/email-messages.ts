@@ -32,7 +32,28 @@ export interface PlatformInvitationEmailMessage {
   token: string;
 }
 
-export type EmailMessage = InviteEmailMessage | NotificationEmailMessage | PlatformInvitationEmailMessage;
+/** What a Clerk invitation stands for (core/clerk-invitations.ts); platform invitations come next. */
+export type ClerkInvitationKind = "invite";
+
+/** EMAIL_PROVIDER=clerk: revoke whatever Clerk invitation is stale for this invite. */
+export interface ClerkRevokeMessage {
+  type: "clerk_revoke";
+  kind: ClerkInvitationKind;
+  id: string;
+}
+
+/**
+ * EMAIL_QUEUE carries the invitation emails, the notifications and, with EMAIL_PROVIDER=clerk,
+ * Clerk revocations (those are told apart first and parsed by `clerkRevokeMessageSchema`).
+ */
+export type EmailMessage =
+  | InviteEmailMessage
+  | NotificationEmailMessage
+  | PlatformInvitationEmailMessage
+  | ClerkRevokeMessage;
+
+// Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
+const inviteId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id");
 
 /**
  * What the consumer accepts off the queue. A body that fails it is logged (without its values:
@@ -40,8 +61,7 @@ export type EmailMessage = InviteEmailMessage | NotificationEmailMessage | Platf
  */
 const inviteMessageSchema = z.object({
   type: z.literal("invite"),
-  // Ids are ours (`inv_…`): a strict alphabet keeps them safe in logs and in the Message-ID header.
-  inviteId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not an invite id"),
+  inviteId,
   tokenVersion: z.number().int().positive(),
   token: z.string().regex(TOKEN_PATTERN, "not a token"),
 }) satisfies z.ZodType<InviteEmailMessage>;
@@ -63,7 +83,13 @@ export const emailMessageSchema = z.discriminatedUnion("type", [
   inviteMessageSchema,
   notificationMessageSchema,
   platformInvitationMessageSchema,
-]) satisfies z.ZodType<EmailMessage>;
+]) satisfies z.ZodType<Exclude<EmailMessage, ClerkRevokeMessage>>;
+
+export const clerkRevokeMessageSchema = z.object({
+  type: z.literal("clerk_revoke"),
+  kind: z.literal("invite"),
+  id: inviteId,
+}) satisfies z.ZodType<ClerkRevokeMessage>;
 
 /** The issues of an invalid body, as paths and messages only: never the values. */
 export function describeInvalidMessage(error: z.ZodError): string {

@@ -1,13 +1,13 @@
 import type { emailDeliveries, invites } from "../../schema";
-import { auditStatement } from "../core/audit";
 import { type Config, inviteLink } from "../core/config";
 import type { Db } from "../core/db";
 import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
-import { prepare, type SQL, sql } from "../core/sql";
+import { prepare, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
 import { displayEmailSql } from "../core/users";
 import { describeInvalidMessage, emailMessageSchema, type InviteEmailMessage } from "./messages";
 import { deliverNotification } from "./notifications";
+import { recordPermanentFailure, recordSentStatements, recordTransientFailure } from "./outcomes";
 import { deliverPlatformInvitation } from "./platform";
 import { DeliveryError, type EmailProvider, type OutgoingEmail, parseMailbox } from "./providers";
 import { renderInvitation } from "./template";
@@ -21,8 +21,8 @@ import { renderMembershipOffer } from "./template-notifications";
  *    nobody sent it or holds a live claim — count the attempt if we won, and read everything the
  *    email says (invite, organization, project, inviter, delivery state).
  * 2. Send through the provider.
- * 3. One round trip: record the outcome (sent; a transient error, releasing the claim for the
- *    retry; or a permanent failure, audited).
+ * 3. One round trip (outcomes.ts): record the outcome (sent; a transient error, releasing the
+ *    claim for the retry; or a permanent failure, audited).
  *
  * The crash window: if the Worker dies after the provider accepted the message and before step 3,
  * the claim stays 'sending' until its lease ends, then a redelivery sends again. We chose a
@@ -42,7 +42,7 @@ type InviteRecord = typeof invites.$inferSelect;
 type DeliveryRecord = typeof emailDeliveries.$inferSelect;
 
 /** The invite as the claim batch reads it: columns typed from the schema, plus the names the email shows. */
-interface InviteRow {
+export interface InviteRow {
   id: InviteRecord["id"];
   organization_id: InviteRecord["organizationId"];
   email: InviteRecord["email"];
@@ -61,12 +61,6 @@ interface InviteRow {
   delivery_state: DeliveryRecord["state"] | null;
   claim_id: DeliveryRecord["claimId"] | null;
   lease_until: DeliveryRecord["leaseUntil"] | null;
-}
-
-/** This version has no final outcome yet: outcome writes are guarded by it. */
-function stillSending(body: InviteEmailMessage): SQL {
-  return sql`EXISTS (SELECT 1 FROM email_deliveries d
-    WHERE d.invite_id = ${body.inviteId} AND d.token_version = ${body.tokenVersion} AND d.state = 'sending')`;
 }
 
 export interface DeliveryContext {
@@ -201,7 +195,9 @@ async function deliver(ctx: DeliveryContext, body: InviteEmailMessage): Promise<
     return { kind: "retry", reason: failure.message, retryAfter: failure.retryAfterSeconds };
   }
 
-  const record = recordSentStatements(db, body, providerMessageId, Date.now());
+  // With Clerk as the sender, the provider's id is the Clerk invitation to revoke later.
+  const clerkInvitationId = ctx.provider.name === "clerk" ? providerMessageId : null;
+  const record = recordSentStatements(db, body, providerMessageId, clerkInvitationId, Date.now());
   try {
     await db.batch(record);
   } catch {
@@ -254,89 +250,11 @@ function compose(config: Config, invite: InviteRow, body: InviteEmailMessage): O
         });
   const domain = from.email.slice(from.email.lastIndexOf("@") + 1);
   const key = `invite-${invite.id}-v${invite.token_version}`;
-  return { ...rendered, from, messageId: `<${key}@${domain}>`, idempotencyKey: key };
-}
-
-function recordSentStatements(
-  db: Db,
-  body: InviteEmailMessage,
-  providerMessageId: string | null,
-  now: number,
-): D1PreparedStatement[] {
-  return [
-    db
-      .prepare(
-        `UPDATE invites SET delivery_status = 'sent', delivery_sent_at = ?, delivery_error = NULL
-         WHERE id = ? AND token_version = ?`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET state = 'sent', provider_message_id = ?, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
-      )
-      .bind(providerMessageId, now, body.inviteId, body.tokenVersion),
-  ];
-}
-
-/** Keeps the error for the inviter's list and releases our claim, so the retry can claim at once. */
-async function recordTransientFailure(
-  db: Db,
-  body: InviteEmailMessage,
-  claimId: string,
-  reason: string,
-  now: number,
-): Promise<void> {
-  await db.batch([
-    prepare(
-      db,
-      sql`UPDATE invites SET delivery_error = ${reason}
-          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
-    ),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET lease_until = 0, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND claim_id = ? AND state = 'sending'`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion, claimId),
-  ]);
-}
-
-/**
- * The recipient or message was refused: no retry can help. The audit row and the invite's state
- * are guarded by the same "still sending" condition, read before the last statement ends it, so
- * a duplicate changes nothing.
- */
-async function recordPermanentFailure(
-  db: Db,
-  invite: InviteRow,
-  body: InviteEmailMessage,
-  reason: string,
-  now: number,
-): Promise<void> {
-  await db.batch([
-    auditStatement(
-      db,
-      {
-        organizationId: invite.organization_id,
-        actorId: null,
-        action: "invite.delivery_failed",
-        target: { type: "invite", id: invite.id },
-        data: { reason, tokenVersion: body.tokenVersion, attempts: invite.delivery_attempts },
-        at: now,
-      },
-      sql`(SELECT token_version FROM invites WHERE id = ${body.inviteId}) = ${body.tokenVersion} AND ${stillSending(body)}`,
-    ),
-    prepare(
-      db,
-      sql`UPDATE invites SET delivery_status = 'failed', delivery_error = ${reason}
-          WHERE id = ${body.inviteId} AND token_version = ${body.tokenVersion} AND ${stillSending(body)}`,
-    ),
-    db
-      .prepare(
-        `UPDATE email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
-         WHERE invite_id = ? AND token_version = ? AND state = 'sending'`,
-      )
-      .bind(now, body.inviteId, body.tokenVersion),
-  ]);
+  return {
+    ...rendered,
+    from,
+    messageId: `<${key}@${domain}>`,
+    idempotencyKey: key,
+    about: { kind: "invite", id: invite.id },
+  };
 }

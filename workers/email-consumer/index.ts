@@ -1,5 +1,6 @@
 import { type Config, ConfigError, getConfig } from "../core/config";
 import { EventHandoff } from "../core/events/handoff";
+import { handleClerkRevoke, isClerkRevokeMessage, recordClerkRevokeDeadLetter } from "./clerk-revoke";
 import { deliverMessage, retryDelaySeconds } from "./deliver";
 import { recordConfigurationError, recordDeadLetter } from "./failures";
 import type { EmailMessage } from "./messages";
@@ -30,7 +31,10 @@ export async function handleQueue(batch: MessageBatch<EmailMessage>, env: Env, c
       case EMAIL_QUEUE_NAME:
         return await deliverBatch(batch, hooked);
       case EMAIL_DEAD_LETTER_QUEUE_NAME:
-        for (const message of batch.messages) await recordDeadLetter(hooked.DB, message);
+        for (const message of batch.messages) {
+          if (isClerkRevokeMessage(message)) recordClerkRevokeDeadLetter(message);
+          else await recordDeadLetter(hooked.DB, message);
+        }
         return;
       default:
         throw new Error(`No consumer for queue "${batch.queue}": wrangler.toml and workers/email-consumer disagree`);
@@ -58,9 +62,11 @@ async function deliverBatch(batch: MessageBatch<EmailMessage>, env: Env): Promis
     }
     return;
   }
-  const provider = providerOrFailure(config);
+  const provider = providerOrFailure(config, env);
   await forEachLimited(batch.messages, MAX_CONCURRENT_SENDS, (message) =>
-    deliverMessage({ db: env.DB, config, provider }, message),
+    isClerkRevokeMessage(message)
+      ? handleClerkRevoke(env.DB, config, message)
+      : deliverMessage({ db: env.DB, config, provider }, message),
   );
 }
 
@@ -69,10 +75,10 @@ async function deliverBatch(batch: MessageBatch<EmailMessage>, env: Env): Promis
  * transiently with the reason: each invite records the error, retries, and ends `failed` through
  * the dead-letter queue if nobody fixes the configuration. Never a silent drop.
  */
-function providerOrFailure(config: Config): EmailProvider {
+function providerOrFailure(config: Config, env: Env): EmailProvider {
   try {
     parseMailbox(config.EMAIL_FROM);
-    return createProvider(config);
+    return createProvider(config, { EMAIL: env.EMAIL });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const reason = `Email provider misconfigured: ${error.message}`;

@@ -1,5 +1,9 @@
 import { LogLevel, WorkerMailer } from "worker-mailer";
+import { clerkBackend } from "../core/clerk-api";
+import type { ClerkInvitationRef } from "../core/clerk-invitations";
 import { type Config, ConfigError } from "../core/config";
+import { clerkProvider } from "./clerk-provider";
+import { cloudflareProvider } from "./cloudflare-provider";
 import { headerValue, type RenderedEmail } from "./template";
 
 /** A mailbox for the From header: an address and an optional display name. */
@@ -14,10 +18,15 @@ export interface OutgoingEmail extends RenderedEmail {
   messageId: string;
   /** Stable per (invite, token version): `invite-<id>-v<version>`, for providers that deduplicate. */
   idempotencyKey: string;
+  /**
+   * The invitation the email is about, if it is one: the Clerk provider sends Clerk's own
+   * invitation for it instead. Notifications have none.
+   */
+  about?: ClerkInvitationRef;
 }
 
 export interface EmailProvider {
-  readonly name: "console" | "smtp" | "resend";
+  readonly name: Config["EMAIL_PROVIDER"];
   /** Resolves with the provider's message id when it has one; throws a DeliveryError otherwise. */
   send(email: OutgoingEmail): Promise<{ providerMessageId: string | null }>;
 }
@@ -47,7 +56,7 @@ export const SEND_TIMEOUT_MS = 15_000;
  * then logs it loudly and fails each message transiently, so nothing is dropped silently and the
  * messages end `failed` through the dead-letter queue if nobody fixes the configuration.
  */
-export function createProvider(config: Config): EmailProvider {
+export function createProvider(config: Config, bindings: { EMAIL?: SendEmail } = {}): EmailProvider {
   switch (config.EMAIL_PROVIDER) {
     case "console":
       return consoleProvider;
@@ -69,6 +78,14 @@ export function createProvider(config: Config): EmailProvider {
     case "resend":
       if (config.RESEND_API_KEY === undefined) throw new ConfigError("EMAIL_PROVIDER=resend needs RESEND_API_KEY");
       return resendProvider(config.RESEND_API_KEY);
+    case "cloudflare":
+      if (bindings.EMAIL === undefined) {
+        throw new ConfigError('EMAIL_PROVIDER=cloudflare needs the send_email binding "EMAIL" (wrangler.toml)');
+      }
+      return cloudflareProvider(bindings.EMAIL);
+    case "clerk":
+      if (config.CLERK_SECRET_KEY === undefined) throw new ConfigError("EMAIL_PROVIDER=clerk needs CLERK_SECRET_KEY");
+      return clerkProvider(clerkBackend(config), config);
   }
 }
 
@@ -263,7 +280,7 @@ export function classifyResendResponse(
 }
 
 /** Provider replies go to D1 (delivery_error) and the log: one line, bounded. */
-function summarize(message: string): string {
+export function summarize(message: string): string {
   const line = headerValue(message);
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }

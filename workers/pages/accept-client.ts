@@ -1,5 +1,14 @@
 /**
- * The accept page's script. It reads the invite token from the URL fragment (never sent to any
+ * The accept page's script. Two kinds of link land here:
+ *
+ * - `/invite#token=…` (Roster's own email): see below.
+ * - `/invite?invite={id}` (Clerk's invitation email, EMAIL_PROVIDER=clerk), with
+ *   `__clerk_ticket` and `__clerk_status` when Clerk sends the invitee here after its ticket
+ *   link: the ticket sign-up or sign-in is completed with Clerk's frontend SDK (auth.completeTicket),
+ *   the ticket is dropped from the address bar, and the invite is accepted or declined by id. A
+ *   user who is already signed in skips the ticket.
+ *
+ * It reads the invite token from the URL fragment (never sent to any
  * server by the browser), removes it from the address bar at once, and sends it only in the JSON
  * bodies of POST /v1/invites/preview and POST /v1/invites/accept. Until the invite is settled the
  * token stays in this tab's sessionStorage, so a sign-in that leaves the page (an OAuth redirect)
@@ -50,7 +59,21 @@ function formatDate(iso) {
   return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
 }
 
+/** ?invite={id}, the Clerk invitation's redirect; null when the page was opened with a token. */
+function takeInviteLink() {
+  var params = new URLSearchParams(location.search);
+  var id = params.get("invite");
+  if (!id || !/^[A-Za-z0-9_-]{1,100}$/.test(id)) return null;
+  return { id: id, ticket: params.get("__clerk_ticket"), status: params.get("__clerk_status") };
+}
+
+/** Keeps only ?invite= in the address bar: the ticket is single-use, and out of history and bookmarks. */
+function dropTicket() {
+  history.replaceState(history.state, "", location.pathname + "?invite=" + encodeURIComponent(link.id));
+}
+
 var token = takeToken();
+var link = token ? null : takeInviteLink();
 var preview = null;
 var auth = null;
 var busy = false;
@@ -99,8 +122,8 @@ function explain(code, problem) {
     case "expired":
     case "INVITE_EXPIRED":
       finished();
-      say("error", "This invite expired on " + formatDate(preview.expiresAt) + ". Ask " + inviter() +
-        " to send you a new invite.");
+      say("error", "This invite expired" + (preview.expiresAt ? " on " + formatDate(preview.expiresAt) : "") +
+        ". Ask " + inviter() + " to send you a new invite.");
       return;
     case "revoked":
     case "INVITE_REVOKED":
@@ -121,6 +144,12 @@ function explain(code, problem) {
       onward("Go to the app");
       return;
     case "INVITE_NOT_FOUND":
+      if (link) {
+        say("error", "No invitation with this link is addressed to " + (auth.label() || "your account") +
+          ". It may have been withdrawn or replaced by a newer one; if it was sent to another address, sign in " +
+          "with that address.", [button("switch-account", "Switch account", function () { auth.switchAccount(); })]);
+        return;
+      }
       finished();
       say("error", "This invite link is no longer valid. It may have been replaced by a newer invite: check your " +
         "email for the latest one, or ask " + inviter() + " to send it again.");
@@ -209,7 +238,9 @@ async function accept() {
   setBusy(true);
   say("info", "Accepting…");
   try {
-    var res = await api("POST", "/v1/invites/accept", { token: token }, await auth.getToken());
+    var res = link
+      ? await api("POST", "/v1/invites/" + encodeURIComponent(link.id) + "/accept", undefined, await auth.getToken())
+      : await api("POST", "/v1/invites/accept", { token: token }, await auth.getToken());
     if (res.ok) {
       finished();
       var org = res.data.organization || { name: preview.organization.name };
@@ -271,6 +302,10 @@ async function decline() {
 async function main() {
   $("accept").addEventListener("click", accept);
   $("decline").addEventListener("click", decline);
+  if (link) {
+    await mainById();
+    return;
+  }
   if (!token) {
     say("error", "This link is incomplete. Open the link in your invitation email again, exactly as it was sent.");
     return;
@@ -301,6 +336,67 @@ async function main() {
     return;
   }
   refreshActions();
+}
+
+/** What the page shows of an invite it could not read yet (a user Roster does not know yet). */
+function unknownInvite() {
+  return {
+    id: link.id, organization: { name: "this organization" }, project: null, role: "member", projectRole: null,
+    invitedBy: null, emailHint: "your address", expiresAt: null, status: "pending"
+  };
+}
+
+/** Opened from Clerk's invitation: finish the ticket, then show the invite from the caller's own list. */
+async function mainById() {
+  say("info", "Loading your invitation…");
+  try {
+    auth = await createAuth($("auth"), loadById, config);
+  } catch (e) {
+    say("error", "Sign-in could not be loaded. Reload the page to try again.");
+    return;
+  }
+  if (link.ticket && auth.completeTicket && !auth.label()) {
+    say("info", "Finishing your sign-in…");
+    var done = false;
+    try {
+      done = await auth.completeTicket(link.ticket, link.status);
+    } catch (e) {
+      done = false;
+    }
+    if (!done) {
+      say("error", "Your invitation link could not sign you in. Sign in with the address the invitation was sent to.",
+        [button("sign-in", "Sign in", function () { auth.signIn(); }, true)]);
+      return;
+    }
+  }
+  dropTicket();
+  await loadById();
+}
+
+var loading = null;
+
+async function loadById() {
+  if (loading) return loading;
+  loading = (async function () {
+    if (!auth.label()) {
+      preview = unknownInvite();
+      refreshActions();
+      return;
+    }
+    var found = null;
+    try {
+      var res = await api("GET", "/v1/me/invites", undefined, await auth.getToken());
+      if (res.ok) found = (res.data.data || []).filter(function (i) { return i.id === link.id; })[0] || null;
+    } catch (e) { /* shown without details; accepting still works */ }
+    // Not in the list yet: a user Roster does not know until their webhook arrives. Accepting
+    // reads them from Clerk, so the invite is offered all the same.
+    preview = found
+      ? Object.assign({}, found, { emailHint: auth.label(), status: "pending" })
+      : unknownInvite();
+    if (found) showDetails();
+    refreshActions();
+  })();
+  try { await loading; } finally { loading = null; }
 }
 
 main();

@@ -50,6 +50,22 @@ async function createAuth(container, onChange, config) {
     switchAccount: async function () {
       await Clerk.signOut();
       Clerk.openSignIn({ forceRedirectUrl: location.href, signUpForceRedirectUrl: location.href });
+    },
+    // The link in Clerk's invitation email lands here with __clerk_ticket and __clerk_status
+    // ("sign_up" for a new address, "sign_in" for a known one). The ticket proves the address, so
+    // the sign-up or sign-in completes with it alone, as in Clerk's invitation custom flow. True
+    // once signed in; false when Clerk needs more (a required password or name): its own
+    // sign-up form, which reads the ticket from this URL, finishes it.
+    completeTicket: async function (ticket, status) {
+      if (Clerk.user) return true;
+      var resource = status === "sign_in" ? Clerk.client.signIn : Clerk.client.signUp;
+      var attempt = await resource.create({ strategy: "ticket", ticket: ticket });
+      if (attempt.status !== "complete") {
+        if (status !== "sign_in") Clerk.openSignUp({ forceRedirectUrl: location.href });
+        return false;
+      }
+      await Clerk.setActive({ session: attempt.createdSessionId });
+      return true;
     }
   };
   // Clerk calls a new listener at once with the current state: only later changes are news.

@@ -180,7 +180,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       case "ROLE_ABOVE_OWN":
         return "You cannot grant a role above your own.";
       case "CONFLICT":
-        return "Someone changed this at the same moment. Try again.";
+        return action === "approve" || action === "deny"
+          ? "Someone else decided this request meanwhile. The list was reloaded."
+          : "Someone changed this at the same moment. Try again.";
       case "NOT_FOUND":
         return "This no longer exists. The list was reloaded.";
       case "INVITE_NOT_FOUND":
@@ -196,7 +198,9 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       case "ALREADY_MEMBER":
         return "This person is already a member.";
       case "SEAT_LIMIT_REACHED":
-        return "The organization has no free seats.";
+        return action === "approve"
+          ? "The organization has no free seats. Free one or raise the seat limit, then approve."
+          : "The organization has no free seats.";
       case "RATE_LIMITED":
         return "Too many invitations for now. Try again later.";
       case "DOMAIN_NOT_VERIFIED":
@@ -436,6 +440,23 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
     async _loadProjects(generation) {
       var res = await this._api("GET", this._orgPath("/projects?limit=100"));
       if (generation === this._generation && res.ok) this._projects = res.body.data || [];
+    }
+
+    /** Re-reads the viewer's role; if it changed, every section is drawn again for the new one. */
+    async _recheckRole() {
+      var generation = this._generation;
+      var me = await this._api("GET", "/v1/me");
+      if (generation !== this._generation || !me.ok) return;
+      var orgId = this.orgId;
+      var org = (me.body.organizations || []).filter(function (o) {
+        return o.id === orgId;
+      })[0];
+      if (!org || org.role === this._org.role) return;
+      this._org = org;
+      // The member list shows the viewer's own role too, and which rows they may act on.
+      if (can(org.role, "members:read")) await this._loadPage(this._members, this._orgPath("/members"), generation);
+      if (generation !== this._generation) return;
+      this._renderAll();
     }
 
     /** Reloads one section in place (after a change or a page turn), keeping the others. */
@@ -1040,7 +1061,8 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
             }).concat([el("th", { scope: "col" }, [el("span", { class: "sr" }, ["Actions"])])]))]),
             el("tbody", null, list.rows.map(function (r) { return self._joinRow(r); }))
           ])]);
-      return this._section("joins", "Join requests", [content, this._pagerControls(list, "joins", "Join request")]);
+      var notice = list.notice ? el("p", { class: "error", part: "error", "data-notice": "" }, [list.notice]) : null;
+      return this._section("joins", "Join requests", [notice, content, this._pagerControls(list, "joins", "Join request")]);
     }
 
     _joinRow(request) {
@@ -1075,9 +1097,19 @@ export const ROSTER_ORGANIZATION_JS = String.raw`/* <roster-organization> — Ro
       return this._run(key, async function () {
         var res = await self._api("POST", "/v1/join-requests/" + encodeURIComponent(request.id) + "/" + decision, decision === "approve" ? { role: role } : undefined);
         if (!res.ok) {
+          // Decided meanwhile (409) or gone (404): the row is stale, so the list is re-read and the
+          // refusal is said above it, where it stays visible after the row has left.
+          if (res.code === "CONFLICT" || res.code === "NOT_FOUND") {
+            delete self._drafts[key];
+            self._joins.notice = refusal(res.code, decision);
+            await self._reload("joins");
+          }
           self._refuse(key, decision, res, "joins");
+          // Refused a role the panel offered: the viewer's own role changed since it loaded.
+          if (res.code === "ROLE_ABOVE_OWN") await self._recheckRole();
           return;
         }
+        self._joins.notice = "";
         delete self._drafts[key];
         await self._reload("joins");
         if (decision === "approve") await self._reload("members");

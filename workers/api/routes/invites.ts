@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { queueClerkRevocation } from "../../core/clerk-invitations";
+import { withClerkUserRefresh } from "../../core/clerk-users";
 import { emailSchema } from "../../core/email";
 import { acceptInvite } from "../../core/invites/accept";
 import { createInvites, MAX_EMAILS_PER_REQUEST } from "../../core/invites/create";
@@ -167,17 +169,18 @@ export const inviteRoutes = [
       "INVITE_REVOKED",
       "RATE_LIMITED",
     ],
-    handler: async ({ db, env, config, now, user, params }) =>
-      json(
-        200,
-        await resendInvite(db, env.EMAIL_QUEUE, {
-          inviteId: params.inviteId,
-          userId: user.id,
-          now,
-          ttlDays: config.INVITE_TTL_DAYS,
-          ratePerHour: config.RATE_LIMIT_INVITES_PER_HOUR,
-        }),
-      ),
+    handler: async ({ db, env, config, now, user, params }) => {
+      const invite = await resendInvite(db, env.EMAIL_QUEUE, {
+        inviteId: params.inviteId,
+        userId: user.id,
+        now,
+        ttlDays: config.INVITE_TTL_DAYS,
+        ratePerHour: config.RATE_LIMIT_INVITES_PER_HOUR,
+      });
+      // The new version gets a new Clerk invitation; the one Clerk holds for the old is revoked.
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return json(200, invite);
+    },
   }),
   defineRoute({
     method: "delete",
@@ -188,8 +191,9 @@ export const inviteRoutes = [
     params: inviteParams,
     responses: { 204: { description: "Revoked (or already revoked)." } },
     errors: ["INVITE_NOT_FOUND", "ROLE_ABOVE_OWN", "INVITE_ALREADY_ACCEPTED", "INVITE_DECLINED"],
-    handler: async ({ db, now, user, params }) => {
+    handler: async ({ db, env, config, now, user, params }) => {
       await revokeInvite(db, { inviteId: params.inviteId, userId: user.id, now });
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
       return noContent();
     },
   }),
@@ -244,8 +248,13 @@ export const inviteRoutes = [
     params: inviteParams,
     responses: { 200: { description: "The organization (and project) joined.", schema: acceptedSchema } },
     errors: [...ACCEPT_ERRORS],
-    handler: async ({ db, config, now, user, params }) =>
-      json(200, await acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now, config })),
+    handler: async ({ db, env, config, now, user, params }) => {
+      const accepted = await withClerkUserRefresh(db, config, user.id, now, () =>
+        acceptInvite(db, { key: { id: params.inviteId }, userId: user.id, now, config }),
+      );
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
+      return json(200, accepted);
+    },
   }),
   defineRoute({
     method: "post",
@@ -257,8 +266,11 @@ export const inviteRoutes = [
     params: inviteParams,
     responses: { 204: { description: "Declined (or already declined)." } },
     errors: ["INVITE_NOT_FOUND", "INVITE_EXPIRED", "INVITE_REVOKED", "INVITE_ALREADY_ACCEPTED", "EMAIL_NOT_VERIFIED"],
-    handler: async ({ db, now, user, params }) => {
-      await declineInvite(db, { inviteId: params.inviteId, userId: user.id, now });
+    handler: async ({ db, env, config, now, user, params }) => {
+      await withClerkUserRefresh(db, config, user.id, now, () =>
+        declineInvite(db, { inviteId: params.inviteId, userId: user.id, now }),
+      );
+      await queueClerkRevocation(env.EMAIL_QUEUE, config, [{ kind: "invite", id: params.inviteId }]);
       return noContent();
     },
   }),

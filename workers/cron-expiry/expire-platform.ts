@@ -1,4 +1,5 @@
 import type { Db } from "../core/db";
+import { prepare, sql } from "../core/sql";
 
 /**
  * The hourly job's platform invitation steps (API.md: they expire and are purged like invites).
@@ -17,13 +18,12 @@ export const expirePlatformStep: PlatformStep = {
   cost: 1,
   async chunk(db, now, rows) {
     const [result] = await db.batch([
-      db
-        .prepare(
-          `UPDATE platform_invitations SET status = 'expired', updated_at = ? WHERE rowid IN (
-             SELECT rowid FROM platform_invitations WHERE status = 'pending' AND expires_at <= ?
-             ORDER BY expires_at, rowid LIMIT ?)`,
-        )
-        .bind(now, now, rows),
+      prepare(
+        db,
+        sql`UPDATE platform_invitations SET status = 'expired', updated_at = ${now} WHERE rowid IN (
+              SELECT rowid FROM platform_invitations WHERE status = 'pending' AND expires_at <= ${now}
+              ORDER BY expires_at, rowid LIMIT ${rows})`,
+      ),
     ]);
     return result?.meta.changes ?? 0;
   },
@@ -39,12 +39,12 @@ export function purgePlatformStep(retentionMs: number): PlatformStep {
     cost: 1,
     async chunk(db, now, rows) {
       const [result] = await db.batch([
-        db
-          .prepare(
-            `DELETE FROM platform_invitations WHERE rowid IN (
-               SELECT rowid FROM platform_invitations WHERE status IN ('revoked', 'expired') AND updated_at < ? LIMIT ?)`,
-          )
-          .bind(now - retentionMs, rows),
+        prepare(
+          db,
+          sql`DELETE FROM platform_invitations WHERE rowid IN (
+                SELECT rowid FROM platform_invitations WHERE status IN ('revoked', 'expired')
+                  AND updated_at < ${now - retentionMs} LIMIT ${rows})`,
+        ),
       ]);
       return result?.meta.changes ?? 0;
     },

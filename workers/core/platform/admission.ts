@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Db } from "../db";
 import { ApiError } from "../errors";
 import { requirePlatformAdmin } from "../platform-admins";
+import { prepare, sql } from "../sql";
 import { admitStatements, gatedBatch } from "./gate";
 
 /**
@@ -22,7 +23,7 @@ export async function admitUser(
       actorId: input.operatorId,
       via: "operator",
     }),
-    db.prepare("SELECT access FROM admins WHERE id = ?").bind(input.userId),
+    prepare(db, sql`SELECT access FROM admins WHERE id = ${input.userId}`),
   ]);
   const row = results.at(-1)?.results[0] as { access: string } | undefined;
   if (row === undefined) throw new ApiError("NOT_FOUND", "No such user.");

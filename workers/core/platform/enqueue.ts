@@ -1,5 +1,6 @@
-import type { EmailMessage, PlatformInvitationEmailMessage } from "../../email-consumer/messages";
 import type { Db } from "../db";
+import type { EmailMessage, PlatformInvitationEmailMessage } from "../email-messages";
+import { prepare, sql } from "../sql";
 
 export type PlatformQueue = Pick<Queue<EmailMessage>, "sendBatch">;
 
@@ -26,14 +27,13 @@ export async function enqueuePlatformEmails(
         error: error instanceof Error ? error.name : "unknown",
       }),
     );
-    await db
-      .prepare(
-        `UPDATE platform_invitations SET delivery_status = 'failed', delivery_error = 'enqueue failed'
-         WHERE EXISTS (SELECT 1 FROM json_each(?) j
-                       WHERE j.value ->> 'id' = platform_invitations.id AND j.value ->> 'v' = platform_invitations.token_version)`,
-      )
-      .bind(JSON.stringify(messages.map((m) => ({ id: m.invitationId, v: m.tokenVersion }))))
-      .run();
+    const sent = JSON.stringify(messages.map((m) => ({ id: m.invitationId, v: m.tokenVersion })));
+    await prepare(
+      db,
+      sql`UPDATE platform_invitations SET delivery_status = 'failed', delivery_error = 'enqueue failed'
+          WHERE EXISTS (SELECT 1 FROM json_each(${sent}) j
+                        WHERE j.value ->> 'id' = platform_invitations.id AND j.value ->> 'v' = platform_invitations.token_version)`,
+    ).run();
     return new Set(messages.map((m) => m.invitationId));
   }
 }

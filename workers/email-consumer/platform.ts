@@ -1,7 +1,9 @@
 import { type Config, platformInviteLink } from "../core/config";
 import type { Db } from "../core/db";
 import { MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../core/retry";
+import { prepare, sql } from "../core/sql";
 import { sha256Hex } from "../core/tokens";
+import { displayEmailSql } from "../core/users";
 import type { DeliveryContext } from "./deliver";
 import { CLAIM_LEASE_MS } from "./deliver";
 import type { PlatformInvitationEmailMessage } from "./messages";
@@ -48,32 +50,29 @@ export async function deliverPlatformInvitation(
     const claimId = crypto.randomUUID();
     const tokenHash = await sha256Hex(body.token);
     const [, , read] = await db.batch([
-      db
-        .prepare(
-          `INSERT INTO platform_email_deliveries (invitation_id, token_version, state, claim_id, lease_until, created_at, updated_at)
-           SELECT id, token_version, 'sending', ?, ?, ?, ? FROM platform_invitations
-           WHERE id = ? AND token_version = ? AND token_hash = ? AND status = 'pending' AND expires_at > ?
+      prepare(
+        db,
+        sql`INSERT INTO platform_email_deliveries (invitation_id, token_version, state, claim_id, lease_until, created_at, updated_at)
+           SELECT id, token_version, 'sending', ${claimId}, ${now + CLAIM_LEASE_MS}, ${now}, ${now} FROM platform_invitations
+           WHERE id = ${body.invitationId} AND token_version = ${body.tokenVersion} AND token_hash = ${tokenHash} AND status = 'pending' AND expires_at > ${now}
            ON CONFLICT (invitation_id, token_version) DO UPDATE
              SET claim_id = excluded.claim_id, lease_until = excluded.lease_until, updated_at = excluded.updated_at
              WHERE platform_email_deliveries.state = 'sending' AND platform_email_deliveries.lease_until <= excluded.updated_at`,
-        )
-        .bind(claimId, now + CLAIM_LEASE_MS, now, now, body.invitationId, body.tokenVersion, tokenHash, now),
-      db
-        .prepare(
-          `UPDATE platform_invitations SET delivery_attempts = delivery_attempts + 1
-           WHERE id = ? AND EXISTS (SELECT 1 FROM platform_email_deliveries d
-             WHERE d.invitation_id = ? AND d.token_version = ? AND d.claim_id = ? AND d.state = 'sending')`,
-        )
-        .bind(body.invitationId, body.invitationId, body.tokenVersion, claimId),
-      db
-        .prepare(
-          `SELECT p.id, p.email, p.status, p.token_hash, p.token_version, p.expires_at,
-                  a.name AS inviter_name, a.email AS inviter_email, d.state AS delivery_state, d.claim_id, d.lease_until
+      ),
+      prepare(
+        db,
+        sql`UPDATE platform_invitations SET delivery_attempts = delivery_attempts + 1
+           WHERE id = ${body.invitationId} AND EXISTS (SELECT 1 FROM platform_email_deliveries d
+             WHERE d.invitation_id = ${body.invitationId} AND d.token_version = ${body.tokenVersion} AND d.claim_id = ${claimId} AND d.state = 'sending')`,
+      ),
+      prepare(
+        db,
+        sql`SELECT p.id, p.email, p.status, p.token_hash, p.token_version, p.expires_at,
+                  a.name AS inviter_name, ${displayEmailSql("a")} AS inviter_email, d.state AS delivery_state, d.claim_id, d.lease_until
            FROM platform_invitations p LEFT JOIN admins a ON a.id = p.invited_by
-           LEFT JOIN platform_email_deliveries d ON d.invitation_id = p.id AND d.token_version = ?
-           WHERE p.id = ?`,
-        )
-        .bind(body.tokenVersion, body.invitationId),
+           LEFT JOIN platform_email_deliveries d ON d.invitation_id = p.id AND d.token_version = ${body.tokenVersion}
+           WHERE p.id = ${body.invitationId}`,
+      ),
     ]);
     const row = (read?.results[0] as Row | undefined) ?? null;
     if (row === null || row.claim_id !== claimId || row.delivery_state !== "sending") {
@@ -105,18 +104,16 @@ export async function deliverPlatformInvitation(
     }
     const at = Date.now();
     await db.batch([
-      db
-        .prepare(
-          `UPDATE platform_invitations SET delivery_status = 'sent', delivery_sent_at = ?, delivery_error = NULL
-           WHERE id = ? AND token_version = ?`,
-        )
-        .bind(at, body.invitationId, body.tokenVersion),
-      db
-        .prepare(
-          `UPDATE platform_email_deliveries SET state = 'sent', provider_message_id = ?, updated_at = ?
-           WHERE invitation_id = ? AND token_version = ? AND state = 'sending'`,
-        )
-        .bind(providerMessageId, at, body.invitationId, body.tokenVersion),
+      prepare(
+        db,
+        sql`UPDATE platform_invitations SET delivery_status = 'sent', delivery_sent_at = ${at}, delivery_error = NULL
+           WHERE id = ${body.invitationId} AND token_version = ${body.tokenVersion}`,
+      ),
+      prepare(
+        db,
+        sql`UPDATE platform_email_deliveries SET state = 'sent', provider_message_id = ${providerMessageId}, updated_at = ${at}
+           WHERE invitation_id = ${body.invitationId} AND token_version = ${body.tokenVersion} AND state = 'sending'`,
+      ),
     ]);
     console.log(`${label}: sent via ${ctx.provider.name}`);
     message.ack();
@@ -150,18 +147,16 @@ async function recordFailure(
   now: number,
 ): Promise<void> {
   await db.batch([
-    db
-      .prepare(
-        `UPDATE platform_invitations SET delivery_error = ?, delivery_status = CASE WHEN ? THEN 'failed' ELSE delivery_status END
-         WHERE id = ? AND token_version = ?`,
-      )
-      .bind(reason, permanent ? 1 : 0, body.invitationId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE platform_email_deliveries SET state = CASE WHEN ? THEN 'failed' ELSE 'sending' END, lease_until = 0, updated_at = ?
-         WHERE invitation_id = ? AND token_version = ? AND claim_id = ? AND state = 'sending'`,
-      )
-      .bind(permanent ? 1 : 0, now, body.invitationId, body.tokenVersion, claimId),
+    prepare(
+      db,
+      sql`UPDATE platform_invitations SET delivery_error = ${reason}, delivery_status = CASE WHEN ${permanent ? 1 : 0} = 1 THEN 'failed' ELSE delivery_status END
+         WHERE id = ${body.invitationId} AND token_version = ${body.tokenVersion}`,
+    ),
+    prepare(
+      db,
+      sql`UPDATE platform_email_deliveries SET state = CASE WHEN ${permanent ? 1 : 0} = 1 THEN 'failed' ELSE 'sending' END, lease_until = 0, updated_at = ${now}
+         WHERE invitation_id = ${body.invitationId} AND token_version = ${body.tokenVersion} AND claim_id = ${claimId} AND state = 'sending'`,
+    ),
   ]);
 }
 
@@ -169,18 +164,16 @@ async function recordFailure(
 export async function recordPlatformDeadLetter(db: Db, body: PlatformInvitationEmailMessage): Promise<void> {
   const now = Date.now();
   await db.batch([
-    db
-      .prepare(
-        `UPDATE platform_invitations SET delivery_status = 'failed',
+    prepare(
+      db,
+      sql`UPDATE platform_invitations SET delivery_status = 'failed',
            delivery_error = 'Gave up after ' || delivery_attempts || ' attempt(s): ' || COALESCE(delivery_error, 'no error recorded')
-         WHERE id = ? AND token_version = ? AND delivery_status <> 'sent'`,
-      )
-      .bind(body.invitationId, body.tokenVersion),
-    db
-      .prepare(
-        `UPDATE platform_email_deliveries SET state = 'failed', lease_until = 0, updated_at = ?
-         WHERE invitation_id = ? AND token_version = ? AND state = 'sending'`,
-      )
-      .bind(now, body.invitationId, body.tokenVersion),
+         WHERE id = ${body.invitationId} AND token_version = ${body.tokenVersion} AND delivery_status <> 'sent'`,
+    ),
+    prepare(
+      db,
+      sql`UPDATE platform_email_deliveries SET state = 'failed', lease_until = 0, updated_at = ${now}
+         WHERE invitation_id = ${body.invitationId} AND token_version = ${body.tokenVersion} AND state = 'sending'`,
+    ),
   ]);
 }

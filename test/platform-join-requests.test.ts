@@ -79,6 +79,13 @@ describe("approving a waitlisted user's join request", () => {
     expect(after.admitted.map((r) => ({ ...r, data: JSON.parse(r.data) }))).toEqual([
       { actor_id: owner.id, organization_id: null, data: { via: "join_request" } },
     ]);
+    // An event like any other (outbox row written by the audit trigger, in the same batch).
+    const outbox = await env.DB.prepare(
+      "SELECT e.type FROM events e JOIN audit_events a ON a.id = e.event_id WHERE a.action = 'user.admitted' AND a.target_id = ?",
+    )
+      .bind(requester.id)
+      .all<{ type: string }>();
+    expect(outbox.results).toEqual([{ type: "user.admitted" }]);
     // Admitted, the rest of the API is open to them.
     expect((await api("GET", `/v1/organizations/${org.id}`, { as: requester.id, vars })).status).toBe(200);
   });

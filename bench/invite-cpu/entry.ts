@@ -10,8 +10,18 @@ export default {
     const now = Date.now();
     // mode=fake: D1 answers with the results it gave a real call, so only the Worker's JS is timed.
     const fake = url.searchParams.get("mode") === "fake";
+    // mode=dump: the statements of one call, with their values (to replay them in SQLite alone).
+    const dumped: { sql: string; params: unknown[] }[] = [];
     const db = {
-      prepare: (q: string) => env.DB.prepare(q),
+      prepare: (q: string) => {
+        const statement = env.DB.prepare(q);
+        return {
+          bind: (...params: unknown[]) => {
+            dumped.push({ sql: q, params });
+            return statement.bind(...params);
+          },
+        };
+      },
       batch: async (statements: D1PreparedStatement[]) => {
         if (fake && recorded) return recorded;
         const results = await env.DB.batch(statements);
@@ -33,6 +43,6 @@ export default {
       });
       if (out.length !== size || out.some((o) => o.outcome !== "invited")) throw new Error(JSON.stringify(out[0]));
     }
-    return new Response("ok");
+    return url.searchParams.get("mode") === "dump" ? Response.json(dumped) : new Response("ok");
   },
 };

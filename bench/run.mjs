@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { definitions } from "./lib/endpoints.mjs";
+import { definitions, OPERATOR } from "./lib/endpoints.mjs";
 import { json, request } from "./lib/http.mjs";
 import { load, probe, socketVerdict } from "./lib/load.mjs";
 import { applyPeerSchema, PEER_SECRET, peerSeedStatements, peerTableCounts } from "./lib/peer.mjs";
@@ -130,7 +130,7 @@ async function main() {
       purgeScript: purgeScript.script,
       sideBySide: sideBySide ? { wrappedScript, peerScript, secret: PEER_SECRET } : null,
       rootConfig,
-      bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
+      bindings: { CLERK_JWT_KEY: signer.publicKeyPem, PLATFORM_ADMIN_USER_IDS: OPERATOR },
       verbose: args.verbose,
       inspector: args.profile,
       eventsReceiverUrl: receiver.url,
@@ -161,7 +161,11 @@ async function main() {
     const exists = ([method, route]) => openapi.paths?.[route]?.[method] !== undefined;
 
     const runTag = Date.now().toString(36);
-    const { baselines, calibration, endpoints } = definitions({ readers: cfg.readers, runTag });
+    const { baselines, calibration, endpoints } = definitions({
+      readers: cfg.readers,
+      runTag,
+      usersTotal: SIZES[mode].users,
+    });
     const selected = (e) => only === null || only.has(e.key);
 
     /** Probe (counted Worker) -> warm-up -> measured run, for one endpoint or baseline. */

@@ -32,6 +32,7 @@ import {
   startProfiles,
   summarizeProfile,
 } from "./lib/profile.mjs";
+import { capacityLines, storagePerRow, writeCeilings } from "./lib/capacity.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
 import { startReceiver } from "./lib/receiver.mjs";
 import { benchmarksBlock, costModelLine, latencyLines, peerLines, purgeLines, terminalTable } from "./lib/report.mjs";
@@ -141,7 +142,7 @@ async function main() {
     const now = Date.now();
     const seedStart = Date.now();
     await applyMigrations(db, await readMigrations());
-    await runStatements(db, seedStatements(SIZES[mode], now));
+    const seedGrowth = await runStatements(db, seedStatements(SIZES[mode], now));
     const seed = { ms: Date.now() - seedStart, rows: await tableCounts(db) };
     log(`seeded in ${seconds(seed.ms)}: ${JSON.stringify(seed.rows)}`);
     if (sideBySide) {
@@ -314,6 +315,9 @@ async function main() {
       if (checks) log(`    after: ${JSON.stringify(checks)}`);
       measured.push({ def: e, ...run, checks });
     }
+
+    // The capacity model's inputs: bytes per row, with the audit and outbox rows the endpoints wrote.
+    const storage = measured.length > 0 ? await storagePerRow(db, seedGrowth) : null;
 
     if (mode === "full" && endpointsWanted) {
       log("baselines again (drift)…");
@@ -515,6 +519,8 @@ async function main() {
       cost_model: costModel,
       endpoints: endpointFigures,
       structural_targets: structuralTargets(endpointFigures),
+      write_ceilings: writeCeilings(endpointFigures),
+      storage,
       missing,
       peer,
       latency,
@@ -529,6 +535,7 @@ async function main() {
     for (const t of results.structural_targets) log(`${t.met ? "met   " : "MISSED"} ${t.target} (${t.detail})`);
     for (const line of purgeLines(purge)) log(line);
     if (costModel) log(costModelLine(costModel));
+    for (const line of capacityLines(results.storage, results.write_ceilings)) log(line);
     if (peer) log(`\nthe peer (Roster ÷ better-auth ${peer.version}):\n${peerLines(peer, false).join("\n")}`);
     if (latency) log(`\nsimulated D1 hop (p50 / p99 ms):\n${latencyLines(latency, false).join("\n")}`);
     log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);

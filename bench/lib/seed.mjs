@@ -236,14 +236,27 @@ export function purgeSeedStatements(count, now) {
   ];
 }
 
+/**
+ * Runs the statements one by one; returns, for each INSERT, its table, the rows it inserted and
+ * how much the database grew (D1's `meta.size_after`): the capacity model's bytes per row.
+ */
 export async function runStatements(db, statements) {
+  let size = (await db.prepare("SELECT 1").run()).meta.size_after ?? null;
+  const growth = [];
   for (const statement of statements) {
+    let meta;
     try {
-      await db.prepare(statement).run();
+      ({ meta } = await db.prepare(statement).run());
     } catch (error) {
       throw new Error(`seed statement failed: ${error.message}\n${statement}`);
     }
+    const table = /INSERT INTO (\w+)/.exec(statement)?.[1];
+    if (table && size !== null && meta.size_after != null) {
+      growth.push({ table, rows: meta.changes, bytes: meta.size_after - size });
+    }
+    size = meta.size_after ?? size;
   }
+  return growth;
 }
 
 /** Row counts of the seeded tables, for the report. */

@@ -76,6 +76,7 @@ if (mode === "dump") {
     JSON.stringify({
       migrations: (await readMigrations()).flatMap((m) => m.queries),
       seed: seedStatements(SIZES.smoke, now),
+      seed_full: seedStatements(SIZES.full, now),
     }),
   );
   await mf.dispose();

@@ -12,7 +12,6 @@
 //   SIZE, N, ROUNDS  addresses per call, calls per round, rounds
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { applyMigrations, readMigrations, runStatements } from "./lib/seed.mjs";
 import {
   cpuDelta,
   cpuSnapshot,
@@ -21,6 +20,7 @@ import {
   startProfiles,
   summarizeProfile,
 } from "./lib/profile.mjs";
+import { applyMigrations, readMigrations, runStatements, SIZES, seedStatements } from "./lib/seed.mjs";
 import { readRootConfig } from "./lib/workers.mjs";
 
 const r = await build({
@@ -46,7 +46,6 @@ const mf = new Miniflare({
 });
 const db = await mf.getD1Database("DB");
 await applyMigrations(db, await readMigrations());
-import { SIZES, seedStatements } from "./lib/seed.mjs";
 const now = Date.now();
 await runStatements(db, seedStatements(SIZES.smoke, now));
 const owner = await db

@@ -20,6 +20,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { capacityLines, storagePerRow, writeCeilings } from "./lib/capacity.mjs";
 import { definitions, OPERATOR } from "./lib/endpoints.mjs";
 import { json, request } from "./lib/http.mjs";
 import { load, probe, socketVerdict } from "./lib/load.mjs";
@@ -32,7 +33,6 @@ import {
   startProfiles,
   summarizeProfile,
 } from "./lib/profile.mjs";
-import { capacityLines, storagePerRow, writeCeilings } from "./lib/capacity.mjs";
 import { buildPurgeWorker, runPurge } from "./lib/purge.mjs";
 import { startReceiver } from "./lib/receiver.mjs";
 import { benchmarksBlock, costModelLine, latencyLines, peerLines, purgeLines, terminalTable } from "./lib/report.mjs";

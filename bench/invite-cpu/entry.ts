@@ -1,4 +1,5 @@
 import { createInvites } from "../../workers/core/invites/create";
+
 let counter = 0;
 let recorded: D1Result[] | null = null;
 export default {

@@ -20,7 +20,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { definitions } from "./lib/endpoints.mjs";
+import { capacityLines, storagePerRow, writeCeilings } from "./lib/capacity.mjs";
+import { definitions, OPERATOR } from "./lib/endpoints.mjs";
 import { json, request } from "./lib/http.mjs";
 import { load, probe, socketVerdict } from "./lib/load.mjs";
 import { applyPeerSchema, PEER_SECRET, peerSeedStatements, peerTableCounts } from "./lib/peer.mjs";
@@ -130,7 +131,7 @@ async function main() {
       purgeScript: purgeScript.script,
       sideBySide: sideBySide ? { wrappedScript, peerScript, secret: PEER_SECRET } : null,
       rootConfig,
-      bindings: { CLERK_JWT_KEY: signer.publicKeyPem },
+      bindings: { CLERK_JWT_KEY: signer.publicKeyPem, PLATFORM_ADMIN_USER_IDS: OPERATOR },
       verbose: args.verbose,
       inspector: args.profile,
       eventsReceiverUrl: receiver.url,
@@ -141,7 +142,7 @@ async function main() {
     const now = Date.now();
     const seedStart = Date.now();
     await applyMigrations(db, await readMigrations());
-    await runStatements(db, seedStatements(SIZES[mode], now));
+    const seedGrowth = await runStatements(db, seedStatements(SIZES[mode], now));
     const seed = { ms: Date.now() - seedStart, rows: await tableCounts(db) };
     log(`seeded in ${seconds(seed.ms)}: ${JSON.stringify(seed.rows)}`);
     if (sideBySide) {
@@ -161,7 +162,11 @@ async function main() {
     const exists = ([method, route]) => openapi.paths?.[route]?.[method] !== undefined;
 
     const runTag = Date.now().toString(36);
-    const { baselines, calibration, endpoints } = definitions({ readers: cfg.readers, runTag });
+    const { baselines, calibration, endpoints } = definitions({
+      readers: cfg.readers,
+      runTag,
+      usersTotal: SIZES[mode].users,
+    });
     const selected = (e) => only === null || only.has(e.key);
 
     /** Probe (counted Worker) -> warm-up -> measured run, for one endpoint or baseline. */
@@ -310,6 +315,9 @@ async function main() {
       if (checks) log(`    after: ${JSON.stringify(checks)}`);
       measured.push({ def: e, ...run, checks });
     }
+
+    // The capacity model's inputs: bytes per row, with the audit and outbox rows the endpoints wrote.
+    const storage = measured.length > 0 ? await storagePerRow(db, seedGrowth) : null;
 
     if (mode === "full" && endpointsWanted) {
       log("baselines again (drift)…");
@@ -511,6 +519,8 @@ async function main() {
       cost_model: costModel,
       endpoints: endpointFigures,
       structural_targets: structuralTargets(endpointFigures),
+      write_ceilings: writeCeilings(endpointFigures),
+      storage,
       missing,
       peer,
       latency,
@@ -525,6 +535,7 @@ async function main() {
     for (const t of results.structural_targets) log(`${t.met ? "met   " : "MISSED"} ${t.target} (${t.detail})`);
     for (const line of purgeLines(purge)) log(line);
     if (costModel) log(costModelLine(costModel));
+    for (const line of capacityLines(results.storage, results.write_ceilings)) log(line);
     if (peer) log(`\nthe peer (Roster ÷ better-auth ${peer.version}):\n${peerLines(peer, false).join("\n")}`);
     if (latency) log(`\nsimulated D1 hop (p50 / p99 ms):\n${latencyLines(latency, false).join("\n")}`);
     log(`seed ${seconds(seed.ms)}; total ${results.total_seconds} s`);

@@ -3,6 +3,9 @@
 // so the load comes from many different users, organizations and invites.
 import { LARGE_ORG } from "./seed.mjs";
 
+/** The operator of the bench (PLATFORM_ADMIN_USER_IDS of its Workers): reads the events feed. */
+export const OPERATOR = "user_bench_000001";
+
 /** A small deterministic PRNG (mulberry32): the same run order every time. */
 function random(seed) {
   let a = seed >>> 0;
@@ -55,7 +58,7 @@ const JSON_BODY = { "Content-Type": "application/json" };
  * `readers`: how many distinct users (or user/organization pairs) the read endpoints rotate over.
  * `runTag`: makes invited addresses unique to this run.
  */
-export function definitions({ readers, runTag }) {
+export function definitions({ readers, runTag, usersTotal }) {
   const sampleUsers = (db, seed) =>
     rows(db, "SELECT id FROM admins WHERE id LIKE 'user_bench_%' ORDER BY id").then((r) =>
       shuffle(
@@ -70,6 +73,15 @@ export function definitions({ readers, runTag }) {
       `SELECT organization_id AS org, user_id AS user FROM organization_users
        WHERE organization_id LIKE 'org_bench_%' AND role IN ('owner', 'director', 'manager')`,
     ).then((r) => shuffle(r, 7));
+  // Users with a verified address at an organization's domain who are not its members.
+  const domainUsers = (db) =>
+    rows(
+      db,
+      `SELECT d.organization_id AS org, ue.user_id AS user FROM user_emails ue
+       JOIN organization_domains d ON d.domain = substr(ue.email, instr(ue.email, '@') + 1)
+       WHERE ue.verified = 1 AND ue.email LIKE '%@o%.bench.example'
+         AND NOT EXISTS (SELECT 1 FROM organization_users m WHERE m.organization_id = d.organization_id AND m.user_id = ue.user_id)`,
+    );
   let invited = 0;
   const newAddresses = (n) => Array.from({ length: n }, (_, k) => `n${runTag}-${++invited}-${k}@new.bench.example`);
   // Enqueueing can fail without failing the request (the invite's delivery becomes "failed"):
@@ -333,6 +345,114 @@ export function definitions({ readers, runTag }) {
         };
       },
       validate: (body) => (body?.id ? null : "no invite in the resend response"),
+    },
+    // Existing accounts and the events feed (issues 12–13): seeded domains (seed.mjs) give one
+    // bench user in ten a verified address at one organization's domain.
+    {
+      key: "suggestions",
+      name: "GET /v1/me/suggestions",
+      route: ["get", "/v1/me/suggestions"],
+      kind: "read",
+      async prepare(db) {
+        const users = shuffle(
+          (await domainUsers(db)).map((r) => r.user),
+          17,
+        ).slice(0, readers);
+        return { users, next: cycle(users, (u) => ({ method: "GET", path: "/v1/me/suggestions", userId: u })) };
+      },
+      validate: (body) => (Array.isArray(body?.data) && body.data.length > 0 ? null : "no suggestion"),
+    },
+    {
+      key: "domains",
+      name: "GET /v1/organizations/{id}/domains",
+      route: ["get", "/v1/organizations/{orgId}/domains"],
+      kind: "read",
+      async prepare(db) {
+        const pairs = shuffle(
+          await rows(
+            db,
+            `SELECT organization_id AS org, user_id AS user FROM organization_users
+             WHERE organization_id LIKE 'org_bench_%' AND role != 'guest'`,
+          ),
+          18,
+        ).slice(0, readers);
+        return {
+          users: pairs.map((p) => p.user),
+          next: cycle(pairs, (p) => ({ method: "GET", path: `/v1/organizations/${p.org}/domains`, userId: p.user })),
+        };
+      },
+      validate: (body) => (body?.data?.length === 1 ? null : "expected the organization's one domain"),
+    },
+    {
+      key: "join_request",
+      name: "POST /v1/organizations/{id}/join-requests",
+      route: ["post", "/v1/organizations/{orgId}/join-requests"],
+      kind: "write",
+      async prepare(db) {
+        // The first request of a user creates it (201), later ones find it pending (200).
+        const pairs = shuffle(await domainUsers(db), 19);
+        return {
+          users: pairs.map((p) => p.user),
+          next: cycle(pairs, (p) => ({
+            method: "POST",
+            path: `/v1/organizations/${p.org}/join-requests`,
+            userId: p.user,
+            headers: JSON_BODY,
+            body: "{}",
+          })),
+        };
+      },
+      validate: (body) => (body?.id && body.status === "pending" ? null : "no pending join request"),
+    },
+    {
+      key: "consent_add",
+      enqueues: true,
+      name: "POST /v1/organizations/{id}/members (consent-pending add)",
+      route: ["post", "/v1/organizations/{orgId}/members"],
+      kind: "write",
+      async prepare(db) {
+        // An owner adds a bench user who is not a member: the first add is `invited`, a repeat
+        // `already_invited` (both 201).
+        const pairs = shuffle(
+          await rows(
+            db,
+            `SELECT ou.organization_id AS org, ou.user_id AS owner, a.id AS user
+             FROM organization_users ou
+             JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) ks
+             JOIN admins a ON a.id = printf('user_bench_%06d',
+                                            (CAST(substr(ou.organization_id, 11) AS INTEGER) * 131 + ks.k * 1009) % ?)
+             WHERE ou.organization_id LIKE 'org_bench_%' AND ou.role = 'owner'
+               AND NOT EXISTS (SELECT 1 FROM organization_users m WHERE m.organization_id = ou.organization_id AND m.user_id = a.id)`,
+            usersTotal,
+          ),
+          20,
+        );
+        return {
+          users: pairs.map((p) => p.owner),
+          next: cycle(pairs, (p) => ({
+            method: "POST",
+            path: `/v1/organizations/${p.org}/members`,
+            userId: p.owner,
+            headers: JSON_BODY,
+            body: JSON.stringify({ userId: p.user, role: "member" }),
+          })),
+        };
+      },
+      validate: (body) =>
+        ["invited", "already_invited"].includes(body?.outcome) && body?.invite?.id ? null : "no consent-pending invite",
+    },
+    {
+      key: "platform_events",
+      name: "GET /v1/platform/events (operator, page of 50)",
+      route: ["get", "/v1/platform/events"],
+      kind: "read",
+      async prepare() {
+        return {
+          users: [OPERATOR],
+          next: cycle([OPERATOR], (u) => ({ method: "GET", path: "/v1/platform/events?limit=50", userId: u })),
+        };
+      },
+      validate: (body) => (Array.isArray(body?.data) ? null : "no event list"),
     },
   ];
   return { baselines, calibration, endpoints };

@@ -1,4 +1,5 @@
 // The terminal table, and the figures block of BENCHMARKS.md.
+import { capacityLines } from "./capacity.mjs";
 
 const fmt = (value, digits = 0) =>
   value === null || value === undefined || Number.isNaN(value) ? "–" : Number(value).toFixed(digits);
@@ -143,6 +144,7 @@ export function benchmarksBlock(results) {
     ...(results.structural_targets ?? []).map((t) => `- ${t.met ? "Met" : "**Missed**"}: ${t.target} (${t.detail}).`),
     ...purgeLines(results.purge).map((l) => `- ${l}`),
     ...(model ? [`- ${model}`] : []),
+    ...capacityLines(results.storage, results.write_ceilings),
     ...(results.peer
       ? [
           "",

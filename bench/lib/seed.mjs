@@ -48,6 +48,7 @@ export const range = (name, n) => `${name}(i) AS (SELECT 0 UNION ALL SELECT i + 
 export const userId = (expr) => `printf('user_bench_%06d', ${expr})`;
 export const userEmail = (expr) => `printf('u%06d@bench.example', ${expr})`;
 export const orgId = (expr) => `printf('org_bench_%05d', ${expr})`;
+export const orgDomain = (expr) => `printf('o%05d.bench.example', ${expr})`;
 const projectId = (expr) => `printf('prj_bench_%06d', ${expr})`;
 export const orgSize = (o) => `(CASE WHEN (${o}) % 2 = 0 THEN ${LARGE_ORG} ELSE ${SMALL_ORG} END)`;
 /** The user in membership slot j of organization o: distinct for every j of one organization. */
@@ -169,6 +170,15 @@ export function seedStatements(size, now) {
       },
     }),
   );
+  // Existing accounts (issue 13's endpoints): each organization claims its own domain
+  // (o00042.bench.example, enrollment 'request'), and one user in ten also holds a verified
+  // address at the domain of organization (user % orgs): suggestions and join requests for them.
+  sql.push(`WITH RECURSIVE ${range("o", O)}
+    INSERT INTO organization_domains (organization_id, domain, enrollment, verified_by, created_at, updated_at)
+    SELECT ${orgId("i")}, ${orgDomain("i")}, 'request', NULL, ${t0}, ${t0} FROM o`);
+  sql.push(`WITH RECURSIVE ${range("u", U)}
+    INSERT INTO user_emails (user_id, email, verified, is_primary, created_at)
+    SELECT ${userId("i")}, printf('u%06d@', i) || ${orgDomain(`i % ${O}`)}, 1, 0, ${t0} FROM u WHERE i % 10 = 3`);
   const finished = [
     ["done", "accepted", 0.1],
     ["dec", "declined", 0.05],
@@ -226,14 +236,27 @@ export function purgeSeedStatements(count, now) {
   ];
 }
 
+/**
+ * Runs the statements one by one; returns, for each INSERT, its table, the rows it inserted and
+ * how much the database grew (D1's `meta.size_after`): the capacity model's bytes per row.
+ */
 export async function runStatements(db, statements) {
+  let size = (await db.prepare("SELECT 1").run()).meta.size_after ?? null;
+  const growth = [];
   for (const statement of statements) {
+    let meta;
     try {
-      await db.prepare(statement).run();
+      ({ meta } = await db.prepare(statement).run());
     } catch (error) {
       throw new Error(`seed statement failed: ${error.message}\n${statement}`);
     }
+    const table = /INSERT INTO (\w+)/.exec(statement)?.[1];
+    if (table && size !== null && meta.size_after != null) {
+      growth.push({ table, rows: meta.changes, bytes: meta.size_after - size });
+    }
+    size = meta.size_after ?? size;
   }
+  return growth;
 }
 
 /** Row counts of the seeded tables, for the report. */
@@ -246,6 +269,7 @@ export async function tableCounts(db) {
     "projects",
     "project_admins",
     "invites",
+    "organization_domains",
   ];
   const row = await db.prepare(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(", ")}`).first();
   return row;

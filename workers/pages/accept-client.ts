@@ -1,3 +1,5 @@
+import { PAGE_CLIENT_JS } from "./page-client";
+
 /**
  * The accept page's script. Two kinds of link land here:
  *
@@ -14,50 +16,15 @@
  * token stays in this tab's sessionStorage, so a sign-in that leaves the page (an OAuth redirect)
  * can come back to it.
  *
- * Plain ES2020 in a string: no backticks and no template placeholders inside.
+ * Plain ES2020 in a string: no backticks, and no template placeholder but the shared PAGE_CLIENT_JS.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: browser code stays verbatim even when it gains a backslash.
 export const ACCEPT_CLIENT_JS = String.raw`
 var TOKEN_KEY = "roster.invite-token";
-var config = JSON.parse(document.getElementById("roster-config").textContent);
-var $ = function (id) { return document.getElementById(id); };
+${PAGE_CLIENT_JS}
 
 var ORG_ROLES = { owner: "Owner", director: "Director", manager: "Manager", member: "Member", guest: "Guest" };
 var PROJECT_ROLES = { admin: "Admin", editor: "Editor", viewer: "Viewer" };
-
-function takeToken() {
-  var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
-  if (match) {
-    try { sessionStorage.setItem(TOKEN_KEY, match[1]); } catch (e) { /* memory only */ }
-    history.replaceState(history.state, "", location.pathname + location.search);
-    return match[1];
-  }
-  try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
-}
-
-function forgetToken() {
-  try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
-}
-
-async function api(method, path, body, sessionToken) {
-  var headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (sessionToken) headers.Authorization = "Bearer " + sessionToken;
-  var res = await fetch(path, {
-    method: method,
-    headers: headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: "no-store"
-  });
-  var data = null;
-  try { data = await res.json(); } catch (e) { data = null; }
-  return { status: res.status, ok: res.ok, data: data || {} };
-}
-
-function formatDate(iso) {
-  var d = new Date(iso);
-  return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
-}
 
 /** ?invite={id}, the Clerk invitation's redirect; null when the page was opened with a token. */
 function takeInviteLink() {

@@ -1,50 +1,17 @@
+import { PAGE_CLIENT_JS } from "./page-client";
+
 /**
  * The /join page's script (platform invitations). Like the accept page: the token is read from the
  * URL fragment, removed from the address bar at once, kept in this tab's sessionStorage until the
  * invitation is settled (a sign-in may leave the page), and sent only in the JSON bodies of
  * POST /v1/platform/invitations/preview and /accept.
  *
- * Plain ES2020 in a string: no backticks and no template placeholders inside.
+ * Plain ES2020 in a string: no backticks, and no template placeholder but the shared PAGE_CLIENT_JS.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: browser code stays verbatim even when it gains a backslash.
 export const JOIN_CLIENT_JS = String.raw`
 var TOKEN_KEY = "roster.join-token";
-var config = JSON.parse(document.getElementById("roster-config").textContent);
-var $ = function (id) { return document.getElementById(id); };
-
-function takeToken() {
-  var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
-  if (match) {
-    try { sessionStorage.setItem(TOKEN_KEY, match[1]); } catch (e) { /* memory only */ }
-    history.replaceState(history.state, "", location.pathname + location.search);
-    return match[1];
-  }
-  try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
-}
-
-function forgetToken() {
-  try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
-}
-
-async function api(method, path, body, sessionToken) {
-  var headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (sessionToken) headers.Authorization = "Bearer " + sessionToken;
-  var res = await fetch(path, {
-    method: method,
-    headers: headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: "no-store"
-  });
-  var data = null;
-  try { data = await res.json(); } catch (e) { data = null; }
-  return { status: res.status, ok: res.ok, data: data || {} };
-}
-
-function formatDate(iso) {
-  var d = new Date(iso);
-  return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
-}
+${PAGE_CLIENT_JS}
 
 var token = takeToken();
 var preview = null;
